@@ -1,0 +1,2 @@
+// client/: (stub; filled in by its owner)
+export {};

@@ -1,0 +1,2 @@
+// codegen/: (stub; filled in by its owner)
+export {};

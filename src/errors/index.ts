@@ -1,0 +1,17 @@
+// errors/: the QmpError tree and the table of stable error codes. Imports nothing.
+export { QMP_ERROR_CODES, type QmpErrorCode } from './codes.js';
+export { QmpCommandError, type QmpErrorClass } from './qmp-command-error.js';
+export {
+  QmpAbortedError,
+  QmpConnectionError,
+  QmpError,
+  type QmpErrorOptions,
+  QmpLaunchError,
+  QmpLimitError,
+  QmpProtocolError,
+  QmpSchemaError,
+  QmpStateError,
+  QmpTimeoutError,
+  QmpUsageError,
+  QmpValidationError,
+} from './qmp-error.js';

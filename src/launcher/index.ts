@@ -1,0 +1,2 @@
+// launcher/: (stub; filled in by its owner)
+export {};

@@ -1,0 +1,58 @@
+// limits.ts: every limit in qmpkit as a named constant. Each has an option (unit in its name), a row
+// in docs/limits.md and tests at the limit and one past it. Imports nothing.
+
+const MiB = 1024 * 1024;
+
+/** Largest message the client accepts from a server, in bytes (option `maxMessageBytes`). Like libvirt and qemu.qmp. */
+export const MAX_MESSAGE_BYTES = 10 * MiB;
+
+/** Deepest nesting of `{`/`[` accepted in one message (option `maxDepth`). QEMU accepts 1024 and rejects 1025. */
+export const MAX_NESTING_DEPTH = 1024;
+
+/** QEMU's lexer limit on the bytes of all tokens of one message (server option `maxTokenBytes`). */
+export const MAX_TOKEN_BYTES = 64 * MiB;
+
+/** QEMU's lexer limit on the number of tokens in one message (server option `maxTokens`). */
+export const MAX_TOKEN_COUNT = 2 * MiB;
+
+/** QEMU's in-band request queue length when OOB is enabled (`QMP_REQ_QUEUE_LEN_MAX`; server option `maxQueuedRequests`). */
+export const MAX_QUEUED_REQUESTS = 8;
+
+/** Commands one client may have in flight at once (option `maxPendingCommands`). */
+export const MAX_PENDING_COMMANDS = 65_536;
+
+/** Events buffered by one `events()` iterator before it drops the oldest (option `maxQueuedEvents`). */
+export const MAX_QUEUED_EVENTS = 1_024;
+
+/** Bytes a server buffers for a client that does not read, before it disconnects it (option `maxOutputBytes`). */
+export const MAX_OUTPUT_BYTES = 64 * MiB;
+
+/** Default deadline for connect + greeting + negotiation, in ms (option `timeoutMs` of `connect`). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** QEMU's event throttle interval for rate-limited events, in ms (server option `eventThrottleMs`). */
+export const EVENT_THROTTLE_MS = 1_000;
+
+/** Number of buckets in QEMU's QDict hash table: it decides the member order QEMU prints. */
+export const QDICT_BUCKETS = 512;
+
+/** Downstream clients a proxy serves at once (option `maxClients`). */
+export const MAX_PROXY_CLIENTS = 64;
+
+/** Commands one proxy client may have in flight (option `maxPendingPerClient`). */
+export const MAX_PROXY_PENDING_PER_CLIENT = 1_024;
+
+/** Events buffered for one proxy client that does not read (option `maxClientEventBuffer`). */
+export const MAX_PROXY_CLIENT_EVENT_BUFFER = 4_096;
+
+/** Lines of QEMU's stderr kept by the launcher for error reports (option `stderrTailLines`). */
+export const LAUNCH_STDERR_TAIL_LINES = 40;
+
+/** Default wait for QEMU to create its monitor and greet, in ms (launcher option `startTimeoutMs`). */
+export const LAUNCH_START_TIMEOUT_MS = 30_000;
+
+/** Default wait after `quit` and again after SIGTERM before escalating, in ms (launcher option `shutdownTimeoutMs`). */
+export const LAUNCH_SHUTDOWN_TIMEOUT_MS = 5_000;
+
+/** Entries kept in qmp-shell's history file, the same size as QEMU's qmp-shell. */
+export const SHELL_HISTORY_SIZE = 256;

@@ -1,0 +1,2 @@
+// protocol/: (stub; filled in by its owner)
+export {};

@@ -1,0 +1,2 @@
+// proxy/: (stub; filled in by its owner)
+export {};

@@ -1,0 +1,2 @@
+// schema/: (stub; filled in by its owner)
+export {};

@@ -1,0 +1,2 @@
+// server/: (stub; filled in by its owner)
+export {};

@@ -1,0 +1,2 @@
+// simulator/: (stub; filled in by its owner)
+export {};

@@ -1,0 +1,2 @@
+// transport/: (stub; filled in by its owner)
+export {};

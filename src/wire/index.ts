@@ -1,0 +1,2 @@
+// wire/: (stub; filled in by its owner)
+export {};
