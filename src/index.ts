@@ -3,4 +3,4 @@
 // codegen, the launcher and the proxy have their own subpath exports.
 export * from './errors/index.js';
 export * from './limits.js';
-export { TRACE_CHANNELS, type QmpTraceMessage } from './trace/index.js';
+export { type QmpTraceMessage, TRACE_CHANNELS } from './trace/index.js';

@@ -14,7 +14,7 @@ export const QMP_ERROR_CODES = {
   QMP_ERR_LIMIT: 'A configured limit (message bytes, nesting depth, pending commands, queue length) was exceeded.',
   QMP_ERR_TIMEOUT: 'A call did not complete within its `timeoutMs`. The command may still run in QEMU.',
   QMP_ERR_ABORTED: "The call's `AbortSignal` fired. The command may still run in QEMU if it was already sent.",
-  QMP_ERR_COMMAND: 'QEMU answered the command with an error; `errorClass` and `desc` are QEMU\'s own words.',
+  QMP_ERR_COMMAND: "QEMU answered the command with an error; `errorClass` and `desc` are QEMU's own words.",
   QMP_ERR_USAGE: 'The API or a command line was used wrongly: bad address, bad option, bad argument.',
   QMP_ERR_VALIDATION: 'Arguments do not match the QAPI schema (checked before sending, or by the server).',
   QMP_ERR_SCHEMA: 'A QAPI schema (introspection or source files) could not be read.',

@@ -33,7 +33,10 @@ export class QmpCommandError extends QmpError {
     desc: string,
     details: { command?: string | undefined; arguments?: unknown; reply?: unknown } = {},
   ) {
-    super('QMP_ERR_COMMAND', details.command === undefined ? `${errorClass}: ${desc}` : `${details.command}: ${errorClass}: ${desc}`);
+    super(
+      'QMP_ERR_COMMAND',
+      details.command === undefined ? `${errorClass}: ${desc}` : `${details.command}: ${errorClass}: ${desc}`,
+    );
     this.errorClass = errorClass;
     this.desc = desc;
     this.command = details.command;

@@ -1,2 +1,35 @@
-// protocol/: (stub; filled in by its owner)
-export {};
+// protocol/: QMP message shapes and guards (greeting, execute, exec-oob, return, error, event),
+// capabilities, QEMU's error classes and fixed protocol error texts. Imports wire, errors, limits.
+export {
+  isKnownErrorClass,
+  QEMU_PROTOCOL_ERRORS,
+  QMP_ERROR_CLASSES,
+  type QmpKnownErrorClass,
+} from './error-classes.js';
+export {
+  classifyServerMessage,
+  isCommand,
+  isErrorReply,
+  isEvent,
+  isGreeting,
+  isJsonObject,
+  isOobCommand,
+  isReturn,
+  isVersionInfo,
+} from './guards.js';
+export type {
+  QmpCapability,
+  QmpClientMessage,
+  QmpCommand,
+  QmpErrorBody,
+  QmpErrorReply,
+  QmpEvent,
+  QmpGreeting,
+  QmpId,
+  QmpOobCommand,
+  QmpReturn,
+  QmpServerMessage,
+  QmpTimestamp,
+  QmpVersionInfo,
+  QmpVersionTriple,
+} from './messages.js';

@@ -1,2 +1,6 @@
-// wire/: (stub; filled in by its owner)
-export {};
+// wire/: QEMU's JSON dialect, both directions. Client side: a streaming splitter that takes any byte
+// chunks and yields whole messages with lossless integers, and an ASCII-safe compact encoder. Server
+// side: QEMU's lexer/streamer/parser with its exact errors and limits, and QEMU's writer (QDict member
+// order, %.17g floats, CRLF, pretty=on). Pure and synchronous. Imports only errors/ and limits.
+export type { JsonObject, JsonValue } from './json-value.js';
+export { QNum, type QValue, RawJson } from './q-value.js';
