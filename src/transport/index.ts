@@ -1,2 +1,3 @@
-// transport/: (stub; filled in by its owner)
-export {};
+// transport/: the address grammar (QEMU's own forms), and connect/listen for unix, tcp, tls,
+// inherited fds and stdio. The only folder that opens sockets. Imports errors, limits, trace.
+export { addressFlag, formatAddress, parseAddress, type QmpAddress, type QmpAddressOptions } from './address.js';
