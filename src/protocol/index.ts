@@ -1,5 +1,16 @@
 // protocol/: QMP message shapes and guards (greeting, execute, exec-oob, return, error, event),
 // capabilities, QEMU's error classes and fixed protocol error texts. Imports wire, errors, limits.
+
+export type {
+  QmpArgsOf,
+  QmpCommandMap,
+  QmpCommandSpec,
+  QmpEventMap,
+  QmpExecuteParams,
+  QmpReturnsOf,
+  UntypedCommands,
+  UntypedEvents,
+} from './command-map.js';
 export {
   isKnownErrorClass,
   QEMU_PROTOCOL_ERRORS,
