@@ -27,6 +27,12 @@ export const MAX_QUEUED_EVENTS = 1_024;
 /** Bytes a server buffers for a client that does not read, before it disconnects it (option `maxOutputBytes`). */
 export const MAX_OUTPUT_BYTES = 64 * MiB;
 
+/** Clients kept waiting on one server monitor while another is served (server option `maxWaitingClients`). QEMU's backlog holds 2. */
+export const MAX_WAITING_CLIENTS = 16;
+
+/** How long a closing server lets a client take its pending output before destroying the connection, in ms (option `closeFlushTimeoutMs`). */
+export const CLOSE_FLUSH_TIMEOUT_MS = 1_000;
+
 /** Default deadline for connect + greeting + negotiation, in ms (option `timeoutMs` of `connect`). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
