@@ -60,5 +60,5 @@ export const LAUNCH_START_TIMEOUT_MS = 30_000;
 /** Default wait after `quit` and again after SIGTERM before escalating, in ms (launcher option `shutdownTimeoutMs`). */
 export const LAUNCH_SHUTDOWN_TIMEOUT_MS = 5_000;
 
-/** Entries kept in qmp-shell's history file, the same size as QEMU's qmp-shell. */
-export const SHELL_HISTORY_SIZE = 256;
+/** Entries kept in qmp-shell's history file: QEMU's qmp-shell calls `readline.set_history_length(1024)`. */
+export const SHELL_HISTORY_SIZE = 1024;
