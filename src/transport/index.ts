@@ -1,3 +1,4 @@
 // transport/: the address grammar (QEMU's own forms), and connect/listen for unix, tcp, tls,
 // inherited fds and stdio. The only folder that opens sockets. Imports errors, limits, trace.
 export { addressFlag, formatAddress, parseAddress, type QmpAddress, type QmpAddressOptions } from './address.js';
+export { listenTransport, type QmpListenOptions, type QmpListenTransport } from './listen.js';

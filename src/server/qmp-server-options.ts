@@ -1,0 +1,171 @@
+import type {
+  QmpArgsOf,
+  QmpCapability,
+  QmpCommandMap,
+  QmpEventMap,
+  QmpReturnsOf,
+  QmpVersionInfo,
+  UntypedCommands,
+  UntypedEvents,
+} from '../protocol/index.js';
+import type { QValue, RawJson } from '../wire/index.js';
+import type { QmpEventThrottleRule } from './qmp-event-throttle.js';
+import type { QmpServer } from './qmp-server.js';
+import type { QmpServerSession } from './qmp-server-session.js';
+
+/**
+ * What the server needs from a QAPI schema to check arguments like QEMU's generated unmarshallers.
+ * `QapiSchema` from `qmpkit/schema` satisfies it; any object with the same two methods will do.
+ */
+export interface QmpServerSchema {
+  /**
+   * Checks `args` (a plain object; numbers still wrapped so `1.0` differs from `1`) against the
+   * command's argument type. Returns QEMU's exact error text in `desc`, or `undefined` when valid.
+   */
+  validateArguments(
+    command: string,
+    args: Readonly<Record<string, unknown>>,
+    options: { numberKind: (v: unknown) => QmpNumberKind | undefined },
+  ): { desc: string; path?: string; message?: string } | undefined;
+  /** The schema's view of a command, or `undefined` when the schema does not know it. */
+  command(name: string): { allowOob?: boolean | undefined; allowPreconfig?: boolean | undefined } | undefined;
+}
+
+/** How QEMU's parser held a number: what the schema validator needs to tell `1.0` from `1`. */
+export interface QmpNumberKind {
+  kind: 'int' | 'uint' | 'double';
+  value: number | bigint;
+}
+
+/** Options of a {@link QmpServer}. Every limit defaults to QEMU 7.2's value (see `docs/limits.md`). */
+export interface QmpServerOptions {
+  /** Version in the greeting (and for a `query-version` handler). Default: 7.2.22 with package `""`. */
+  version?: QmpVersionInfo;
+  /** Capabilities offered in the greeting. Default `["oob"]`, as QEMU offers on every socket monitor. */
+  capabilities?: readonly QmpCapability[];
+  /**
+   * Schema used to check arguments of registered commands it knows (QEMU's exact error texts), and
+   * to default `allowOob`/`allowPreconfig`. Commands the schema does not know get their arguments
+   * unchecked.
+   */
+  schema?: QmpServerSchema;
+  /** In-band requests queued per session while OOB is on before reading stops (QEMU: 8). */
+  maxQueuedRequests?: number;
+  /** Interval of the rate-limited events (`RTC_CHANGE`, ...), in ms. QEMU: 1000. */
+  eventThrottleMs?: number;
+  /**
+   * Which events are rate-limited and by which `data` member. Default: QEMU 7.2's table
+   * ({@link QEMU_7_2_EVENT_THROTTLE}). Give `{}` to turn rate limiting off.
+   */
+  throttledEvents?: Readonly<Record<string, QmpEventThrottleRule>>;
+  /**
+   * Output bytes buffered for one client that does not read; past this the client is disconnected.
+   * QEMU buffers without limit; qmpkit does not. Default 64 MiB.
+   */
+  maxOutputBytes?: number;
+  /** QEMU's lexer limit on the total token bytes of one request (64 MiB). */
+  maxTokenBytes?: number;
+  /** QEMU's lexer limit on the token count of one request (2 Mi). */
+  maxTokens?: number;
+  /** QEMU's limit on `{`/`[` nesting in one request (1024). */
+  maxDepth?: number;
+  /**
+   * Like QEMU, one in-band command runs at a time across all sessions of this server, taken from
+   * the sessions round-robin (default `true`). `false` lets each session run its own in-band
+   * command concurrently with the others (still one at a time per session).
+   */
+  serialDispatch?: boolean;
+  /** Clients kept waiting (connected, ungreeted) on one monitor while another is served; more are disconnected. */
+  maxWaitingClients?: number;
+  /** How long `close()` lets a client take its pending output before the connection is destroyed, in ms. */
+  closeFlushTimeoutMs?: number;
+  /** Wall clock for event timestamps, in microseconds since the epoch (tests pass a fake one). */
+  clock?: () => number;
+}
+
+/** Options of one served connection or of one monitor (a listening address). */
+export interface QmpServeOptions {
+  /** QEMU's `pretty=on`: multi-line, 4-space indented output. */
+  pretty?: boolean;
+  /** A name for traces and errors (default: the address, or `session-N`). */
+  label?: string;
+  /** Capabilities offered to this connection/monitor instead of the server's. */
+  capabilities?: readonly QmpCapability[];
+}
+
+/** Per-command options given to {@link QmpServer.register}. */
+export interface QmpRegisterOptions {
+  /** The command may be sent with `exec-oob` (schema `allow-oob`). Default: the schema's, else false. */
+  allowOob?: boolean;
+  /** The command may run in preconfig state (schema `allow-preconfig`). Default: the schema's, else false. */
+  allowPreconfig?: boolean;
+  /** Check arguments against the server's schema (default true; no effect without a schema). */
+  validate?: boolean;
+}
+
+/** What a handler gets besides its arguments. */
+export interface QmpCommandContext<
+  C extends QmpCommandMap<C> = UntypedCommands,
+  E extends QmpEventMap<E> = UntypedEvents,
+> {
+  /** The connection the request came from. */
+  readonly session: QmpServerSession;
+  /** The server (e.g. to `emit` events). */
+  readonly server: QmpServer<C, E>;
+  /** The command name as sent. */
+  readonly command: string;
+  /** The request's `id` as QEMU parsed it (`undefined` when absent); echoed in the reply. */
+  readonly id: QValue | undefined;
+  /** True when the request came as `exec-oob`. */
+  readonly oob: boolean;
+  /** Aborted when the client disconnects: the reply would be discarded, so long work may stop. */
+  readonly signal: AbortSignal;
+  /**
+   * Runs `fn` once this command's reply has been handed to the transport (or could not be, because
+   * the client left). Use it for `quit`: close the server after the reply.
+   */
+  afterReply(fn: () => void): void;
+}
+
+/** The arguments a handler receives: always an object (`{}` when the request had none). */
+export type QmpHandlerArgs<A> = [A] extends [undefined] ? Record<string, never> : Exclude<A, undefined>;
+
+/**
+ * What a handler may return: the command's return type (`undefined`/nothing becomes `{}` as in
+ * QEMU), or a {@link RawJson} copied to the wire verbatim.
+ */
+export type QmpHandlerReturn<R> =
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler of a command without a result may return nothing at all.
+  ([R] extends [undefined] ? undefined | void : Record<string, never> extends R ? R | undefined | void : R) | RawJson;
+
+/**
+ * A command handler. Throw `QmpCommandError(class, desc)` for a QMP error; any other thrown `Error`
+ * becomes a `GenericError` with the error's message as `desc`.
+ */
+export type QmpCommandHandler<
+  A,
+  R,
+  C extends QmpCommandMap<C> = UntypedCommands,
+  E extends QmpEventMap<E> = UntypedEvents,
+> = (args: QmpHandlerArgs<A>, ctx: QmpCommandContext<C, E>) => QmpHandlerReturn<R> | Promise<QmpHandlerReturn<R>>;
+
+/** Handler for commands that are not registered (e.g. a proxy forwarding everything). */
+export type QmpFallbackHandler<
+  C extends QmpCommandMap<C> = UntypedCommands,
+  E extends QmpEventMap<E> = UntypedEvents,
+> = (command: string, args: Record<string, unknown>, ctx: QmpCommandContext<C, E>) => unknown;
+
+/** The handler type of command `K` of map `C`. */
+export type QmpHandlerOf<C extends QmpCommandMap<C>, E extends QmpEventMap<E>, K extends keyof C> = QmpCommandHandler<
+  QmpArgsOf<C[K]>,
+  QmpReturnsOf<C[K]>,
+  C,
+  E
+>;
+
+/** The rest parameters of `emit` for an event whose data type is `D`. */
+export type QmpEmitParams<D> = [D] extends [undefined]
+  ? [data?: undefined]
+  : undefined extends D
+    ? [data?: D]
+    : [data: D];

@@ -1,0 +1,327 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { QmpConnectionError, QmpLimitError } from '../errors/index.js';
+import type { QmpCapability } from '../protocol/index.js';
+import { traceAnomaly, traceIn, traceOut } from '../trace/index.js';
+import { formatQemuMessage, QemuJsonParser, type QValue } from '../wire/index.js';
+import { isOobRequest } from './check-request.js';
+
+/** One item of the in-band queue: a parsed request, or a parse error (queued like a request). */
+export type QmpQueuedInput = { readonly value: QValue } | { readonly error: string };
+
+/** What a session needs from its server. Internal: the server implements it. */
+export interface QmpSessionHost {
+  readonly maxQueuedRequests: number;
+  readonly maxOutputBytes: number;
+  readonly parserOptions: { maxTokenBytes?: number; maxTokens?: number; maxDepth?: number };
+  greeting(session: QmpServerSession): unknown;
+  /** The session has in-band input queued. */
+  wake(session: QmpServerSession): void;
+  /** Runs an `exec-oob` request (or one that looks like it) at once. */
+  runOob(session: QmpServerSession, value: QValue): void;
+  closed(session: QmpServerSession): void;
+}
+
+/** Events of a {@link QmpServerSession}. */
+export interface QmpServerSessionEvents {
+  /** The connection ended (peer left, `close()`, output limit, or server close). */
+  close: [reason: Error | undefined];
+}
+
+/** Bytes fed to the parser in one step: bounds the parsed-ahead results held while reading is suspended. */
+const FEED_BYTES = 16 * 1024;
+/** Unparsed input kept before the stream is paused (so the peer, not our heap, holds the rest). */
+const INBOX_HIGH_WATER = 64 * 1024;
+
+/**
+ * One client connection of a QMP server: greeting, negotiation state, request queue and output.
+ * Created by {@link QmpServer.serve} or by a monitor when a client's turn comes.
+ */
+export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
+  /** Name used in traces (the address, or `session-N`). */
+  readonly label: string;
+  /** Capabilities offered in this session's greeting. */
+  readonly offeredCapabilities: readonly QmpCapability[];
+  /** `pretty=on` output. */
+  readonly pretty: boolean;
+
+  readonly #stream: Duplex;
+  readonly #host: QmpSessionHost;
+  readonly #parser: QemuJsonParser;
+  readonly #abort = new AbortController();
+  readonly #closedPromise: Promise<void>;
+  #resolveClosed: () => void = () => {};
+
+  #negotiated = false;
+  #oobEnabled = false;
+  #closed = false;
+  #ending = false;
+
+  readonly #inbox: Buffer[] = [];
+  #inboxBytes = 0;
+  #eof = false;
+  #held: Array<{ value: QValue } | { error: string }> = [];
+  #heldAt = 0;
+  readonly #queue: QmpQueuedInput[] = [];
+  #suspended = false;
+  #pumping = false;
+  #pumpScheduled = false;
+
+  /** @internal Use {@link QmpServer.serve}. */
+  constructor(
+    stream: Duplex,
+    host: QmpSessionHost,
+    options: { label: string; pretty: boolean; capabilities: readonly QmpCapability[] },
+  ) {
+    super();
+    this.#stream = stream;
+    this.#host = host;
+    this.label = options.label;
+    this.pretty = options.pretty;
+    this.offeredCapabilities = Object.freeze([...options.capabilities]);
+    this.#parser = new QemuJsonParser(host.parserOptions);
+    this.#closedPromise = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    stream.on('data', (chunk: Buffer | string) => this.#onData(chunk));
+    stream.on('end', () => {
+      this.#eof = true;
+      this.#pump();
+    });
+    stream.on('error', (err: Error) => this.#finish(err));
+    stream.on('close', () => this.#finish(undefined));
+    if (stream.destroyed) {
+      queueMicrotask(() => this.#finish(undefined));
+      return;
+    }
+    // QEMU greets as soon as the connection is open, before reading anything.
+    this.writeMessage(host.greeting(this));
+    this.#flowControl();
+  }
+
+  /** True once `qmp_capabilities` succeeded: commands are available and events are delivered. */
+  get negotiated(): boolean {
+    return this.#negotiated;
+  }
+
+  /** True when the client enabled `oob` in `qmp_capabilities`. */
+  get oobEnabled(): boolean {
+    return this.#oobEnabled;
+  }
+
+  /** True once the connection is closed (or closing). */
+  get closed(): boolean {
+    return this.#closed || this.#ending;
+  }
+
+  /** Aborted when the session closes. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Resolves when the connection has closed. */
+  whenClosed(): Promise<void> {
+    return this.#closedPromise;
+  }
+
+  /**
+   * Ends the connection: output already written is flushed, then the stream is closed (destroyed
+   * after `timeoutMs` if the peer does not take it). Queued requests are dropped, like QEMU does
+   * when a client leaves.
+   */
+  close(timeoutMs = 1000): Promise<void> {
+    this.#end(timeoutMs);
+    return this.#closedPromise;
+  }
+
+  // ---- internal API used by the server -------------------------------------------------------
+
+  /** @internal Switches to command mode (after `qmp_capabilities`). */
+  setNegotiated(oob: boolean): void {
+    this.#negotiated = true;
+    this.#oobEnabled = oob;
+  }
+
+  /** @internal True when in-band input is queued. */
+  hasQueued(): boolean {
+    return this.#queue.length > 0 && !this.closed;
+  }
+
+  /**
+   * @internal Takes the next in-band input. Returns whether reading must resume only after its
+   * reply (QEMU without OOB) — `done()` must then be called once the reply is written.
+   */
+  takeQueued(): { input: QmpQueuedInput; done: () => void } | undefined {
+    const input = this.#queue.shift();
+    if (input === undefined) return undefined;
+    const oobAtStart = this.#oobEnabled;
+    // With OOB on, QEMU resumes reading as soon as the queue has room again, so OOB requests can
+    // overtake the command about to run; without OOB it resumes after the reply.
+    if (oobAtStart && this.#queue.length < this.#host.maxQueuedRequests) this.#resume();
+    return {
+      input,
+      done: () => {
+        if (!oobAtStart) this.#resume();
+      },
+    };
+  }
+
+  /**
+   * @internal Writes one message in QEMU's format; `onFlushed` runs once the transport took it
+   * (or at once when the connection is gone).
+   */
+  writeMessage(message: unknown, onFlushed?: () => void): void {
+    if (this.closed) {
+      onFlushed?.();
+      return;
+    }
+    const text = formatQemuMessage(message, { pretty: this.pretty });
+    traceOut('server', this.label, message);
+    this.#stream.write(text, onFlushed === undefined ? undefined : () => onFlushed());
+    const buffered = this.#stream.writableLength;
+    if (buffered > this.#host.maxOutputBytes) {
+      const err = new QmpLimitError(
+        `Client ${this.label} does not read its output: ${buffered} bytes buffered, more than maxOutputBytes (${this.#host.maxOutputBytes}); disconnected`,
+        'maxOutputBytes',
+        this.#host.maxOutputBytes,
+      );
+      traceAnomaly('server', this.label, err.message);
+      this.#stream.destroy();
+      this.#finish(err);
+    }
+  }
+
+  // ---- input ----------------------------------------------------------------------------------
+
+  #onData(chunk: Buffer | string): void {
+    if (this.closed) return;
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    if (buf.length === 0) return;
+    this.#inbox.push(buf);
+    this.#inboxBytes += buf.length;
+    this.#pump();
+  }
+
+  #resume(): void {
+    if (!this.#suspended) return;
+    this.#suspended = false;
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  /**
+   * Processes input while QEMU would be reading: parsed results one by one, feeding more bytes only
+   * when every earlier result has been taken. A request the queue cannot take stops the pump, so
+   * later bytes (an OOB request, the EOF) wait exactly as they would in QEMU's socket buffer.
+   */
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (!this.closed && !this.#suspended) {
+        if (this.#heldAt < this.#held.length) {
+          const r = this.#held[this.#heldAt++];
+          if (this.#heldAt === this.#held.length) {
+            this.#held = [];
+            this.#heldAt = 0;
+          }
+          if (r !== undefined) this.#take(r);
+          continue;
+        }
+        const head = this.#inbox[0];
+        if (head !== undefined) {
+          let piece: Buffer;
+          if (head.length <= FEED_BYTES) {
+            piece = head;
+            this.#inbox.shift();
+          } else {
+            piece = head.subarray(0, FEED_BYTES);
+            this.#inbox[0] = head.subarray(FEED_BYTES);
+          }
+          this.#inboxBytes -= piece.length;
+          this.#held = this.#parser.push(piece);
+          this.#heldAt = 0;
+          continue;
+        }
+        if (this.#eof) {
+          // QEMU sees EOF only when it reads again: queued requests are dropped, a running
+          // command's reply is discarded, output already written is still delivered.
+          this.#end(1000);
+        }
+        break;
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    this.#flowControl();
+  }
+
+  #flowControl(): void {
+    if (this.closed) return;
+    if (this.#suspended || this.#inboxBytes > INBOX_HIGH_WATER) this.#stream.pause();
+    else this.#stream.resume();
+  }
+
+  #take(r: { value: QValue } | { error: string }): void {
+    if ('value' in r) {
+      traceIn('server', this.label, r.value);
+      if (isOobRequest(r.value)) {
+        // QEMU runs anything shaped like `exec-oob` at once, even when OOB is off (it then fails
+        // with "'exec-oob' is unexpected" without going through the queue).
+        this.#host.runOob(this, r.value);
+        return;
+      }
+    } else {
+      traceIn('server', this.label, { error: r.error });
+    }
+    this.#queue.push(r);
+    if (!this.#oobEnabled || this.#queue.length >= this.#host.maxQueuedRequests) this.#suspended = true;
+    this.#host.wake(this);
+  }
+
+  // ---- closing --------------------------------------------------------------------------------
+
+  #end(timeoutMs: number): void {
+    if (this.closed) return;
+    this.#ending = true;
+    this.#dropInput();
+    this.#abort.abort(new QmpConnectionError('QMP_ERR_DISCONNECTED', `Client ${this.label} disconnected`));
+    const stream = this.#stream;
+    if (stream.destroyed) {
+      this.#finish(undefined);
+      return;
+    }
+    const timer = setTimeout(() => stream.destroy(), timeoutMs);
+    timer.unref?.();
+    stream.once('close', () => clearTimeout(timer));
+    stream.end(() => stream.destroy());
+    stream.resume();
+  }
+
+  #dropInput(): void {
+    this.#inbox.length = 0;
+    this.#inboxBytes = 0;
+    this.#held = [];
+    this.#heldAt = 0;
+    this.#queue.length = 0;
+    this.#parser.reset();
+  }
+
+  #finish(err: Error | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ending = false;
+    this.#dropInput();
+    if (!this.#abort.signal.aborted) {
+      this.#abort.abort(err ?? new QmpConnectionError('QMP_ERR_DISCONNECTED', `Client ${this.label} disconnected`));
+    }
+    if (!this.#stream.destroyed) this.#stream.destroy();
+    this.#host.closed(this);
+    this.emit('close', err);
+    this.#resolveClosed();
+  }
+}
