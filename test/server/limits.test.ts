@@ -1,0 +1,123 @@
+// The server's limits at the edge and one past: QEMU's lexer limits (nesting, token count, token
+// bytes) with QEMU's errors and recovery, and the waiting/flush limits of monitors and close().
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { CLOSE_FLUSH_TIMEOUT_MS, MAX_NESTING_DEPTH, MAX_TOKEN_BYTES, MAX_TOKEN_COUNT } from '../../src/limits.js';
+import { QmpServer, type QmpServerOptions } from '../../src/server/index.js';
+import { duplexPair, RawClient, withDeadline } from './helpers.js';
+
+async function negotiated(options: QmpServerOptions = {}): Promise<{ server: QmpServer; c: RawClient }> {
+  const server = new QmpServer(options);
+  server.register('query-name', () => ({}));
+  const [a, b] = duplexPair();
+  server.serve(b);
+  const c = new RawClient(a);
+  await c.next();
+  assert.equal(await c.ask('{"execute":"qmp_capabilities"}'), '{"return": {}}');
+  return { server, c };
+}
+
+const err = (desc: string): string => `{"error": {"class": "GenericError", "desc": "${desc}"}}`;
+const EXPECTING = err('JSON parse error, expecting value');
+
+/** Reads lines until one has `"id": "after"`; returns the lines before it. */
+async function untilAfter(c: RawClient): Promise<string[]> {
+  c.send('{"execute":"query-name","id":"after"}\n');
+  const seen: string[] = [];
+  for (;;) {
+    const line = await c.next();
+    if (line === '{"return": {}, "id": "after"}') return seen;
+    seen.push(line);
+  }
+}
+
+describe('nesting depth (QEMU: 1024)', () => {
+  test(`the default is ${MAX_NESTING_DEPTH}: depth 1024 is echoed, 1025 is refused, then QEMU's cascade and recovery`, async () => {
+    const { server, c } = await negotiated();
+    const id = (k: number): string => `${'['.repeat(k)}${']'.repeat(k)}`;
+    // The object itself is one level.
+    c.send(`{"execute":"query-name","id":${id(1023)}}\n`);
+    const echoed = await c.next();
+    assert.equal(echoed, `{"return": {}, "id": ${'['.repeat(1023)}${']'.repeat(1023)}}`);
+    c.send(`{"execute":"query-name","id":${id(1024)}}\n`);
+    const lines = await untilAfter(c);
+    assert.deepEqual(lines, [err('JSON nesting depth limit exceeded'), ...Array(1025).fill(EXPECTING)]);
+    await server.close();
+  });
+
+  test('maxDepth sets it: depth maxDepth works, maxDepth + 1 is refused', async () => {
+    const { server, c } = await negotiated({ maxDepth: 3 });
+    assert.equal(await c.ask('{"execute":"query-name","id":[[1]]}'), '{"return": {}, "id": [[1]]}');
+    c.send('{"execute":"query-name","id":[[[1]]]}\n');
+    // Refused at the third '['; the rest is lexed anew: 1 is a non-object, then four closers.
+    assert.deepEqual(await untilAfter(c), [
+      err('JSON nesting depth limit exceeded'),
+      err('QMP input must be a JSON object'),
+      EXPECTING,
+      EXPECTING,
+      EXPECTING,
+      EXPECTING,
+    ]);
+    await server.close();
+  });
+});
+
+describe('token count (QEMU: 2 Mi)', () => {
+  test(`the default is ${MAX_TOKEN_COUNT}`, () => {
+    assert.equal(MAX_TOKEN_COUNT, 2 * 1024 * 1024);
+  });
+
+  // {"execute":"query-name","id":[1,1,...]} has 2n + 9 tokens.
+  const request = (n: number): string => `{"execute":"query-name","id":[${Array(n).fill('1').join(',')}]}`;
+
+  test('maxTokens sets it: a request of exactly maxTokens tokens works, one token more is refused', async () => {
+    for (const [maxTokens, accepted] of [
+      [23, true],
+      [22, false],
+    ] as const) {
+      const { server, c } = await negotiated({ maxTokens });
+      const reply = await c.ask(request(7));
+      if (accepted) assert.equal(reply, `{"return": {}, "id": [${Array(7).fill('1').join(', ')}]}`);
+      else assert.equal(reply, err('JSON token count limit exceeded'));
+      // Refused at the final '}', so nothing is left over: the session answers at once.
+      assert.deepEqual(await untilAfter(c), []);
+      await server.close();
+    }
+  });
+});
+
+describe('token bytes (QEMU: 64 MiB)', () => {
+  test(`the default is ${MAX_TOKEN_BYTES}`, () => {
+    assert.equal(MAX_TOKEN_BYTES, 64 * 1024 * 1024);
+  });
+
+  // Token bytes of {"execute":"query-name","id":"x…"} with k x's: 32 + k (whitespace is not a token).
+  const request = (k: number): string => `{"execute": "query-name", "id": "${'x'.repeat(k)}"}`;
+
+  test('maxTokenBytes sets it: like QEMU, a request is refused once its tokens plus one reach the limit', async () => {
+    const { server, c } = await negotiated({ maxTokenBytes: 100 });
+    assert.equal(await c.ask(request(67)), `{"return": {}, "id": "${'x'.repeat(67)}"}`);
+    // 68 x's: 100 token bytes; QEMU's check (size + token + 1 > max) refuses it at the final '}'.
+    assert.equal(await c.ask(request(68)), err('JSON token size limit exceeded'));
+    assert.deepEqual(await untilAfter(c), []);
+    await server.close();
+  });
+});
+
+describe('close flush timeout', () => {
+  test(`close() delivers pending output to a reading client; a non-reading one is cut after closeFlushTimeoutMs (default ${CLOSE_FLUSH_TIMEOUT_MS})`, async () => {
+    const server = new QmpServer({ closeFlushTimeoutMs: 50 });
+    const [a, b] = duplexPair(1);
+    const session = server.serve(b);
+    const [c2a, c2b] = duplexPair();
+    server.serve(c2b);
+    const reader = new RawClient(c2a);
+    await reader.next();
+    const started = Date.now();
+    await withDeadline(server.close(), 5000, 'server close');
+    assert.ok(session.closed);
+    assert.ok(Date.now() - started >= 40, 'waited for the flush timeout');
+    await reader.waitEnd();
+    a.destroy();
+  });
+});
