@@ -2,7 +2,7 @@ import { QmpUsageError } from '../errors/qmp-error.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
 import { parseLooseJson, setMember } from './loose-json.js';
 import type { ShellArgTarget, ShellTyper } from './shell-schema.js';
-import { type ShellWord, tokenizeShellLine } from './shell-tokenizer.js';
+import { type ShellWord, type ShellWordPart, tokenizeShellLine } from './shell-tokenizer.js';
 import { parseShellValue } from './shell-value.js';
 
 /** A command ready to send: qmp-shell always sends `arguments`, even when empty. */
@@ -99,6 +99,35 @@ export class ShellLineParser {
     if (close === -1) return { kind: 'pending', actions: actions.length };
     this.#actions = undefined;
     return { kind: 'execute', command: { execute: 'transaction', arguments: { actions } } };
+  }
+
+  /**
+   * Builds a command from words a shell has already split (`qmpkit exec ... key=value`): each element
+   * is one `key=value` taken literally, no further quoting, with the same values as a shell line
+   * (JSON after `=` if it starts with `{`/`[`, else booleans, `null`, numbers, strings, typed by the schema).
+   */
+  parseWords(command: string, words: readonly string[]): ShellLineResult {
+    try {
+      const split: ShellWord[] = words.map((raw) => {
+        const eq = raw.indexOf('=');
+        if (eq === -1) return { raw, start: 0, parts: [{ kind: 'plain', text: raw }], open: false };
+        const value = raw.slice(eq + 1);
+        const valuePart: ShellWordPart =
+          value.startsWith('{') || value.startsWith('[')
+            ? { kind: 'json', text: value }
+            : { kind: 'plain', text: value };
+        const parts: ShellWordPart[] = [{ kind: 'plain', text: raw.slice(0, eq) }, { kind: 'eq' }];
+        if (value !== '') parts.push(valuePart);
+        return { raw, start: 0, parts, open: false };
+      });
+      return {
+        kind: 'execute',
+        command: { execute: command, arguments: this.#arguments(split, { kind: 'command', name: command }) },
+      };
+    } catch (err) {
+      if (err instanceof QmpUsageError) return { kind: 'error', message: err.message };
+      throw err;
+    }
   }
 
   #rawJson(line: string): ShellLineResult {

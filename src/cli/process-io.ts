@@ -1,0 +1,30 @@
+import type { CliIo } from './cli-io.js';
+import { EXIT_CODES } from './exit-codes.js';
+
+/**
+ * The real process as a `CliIo`. The first SIGINT or SIGTERM aborts `signal` so the running command
+ * can stop cleanly (close QEMU, restore the terminal); a second one exits at once.
+ */
+export function processIo(): CliIo {
+  const ac = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (ac.signal.aborted) process.exit(EXIT_CODES.interrupted);
+    ac.abort(new Error(`received ${name}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signal: ac.signal };
+}
+
+/** Exits with `code` once stdout and stderr have flushed what was written to them. */
+export function exitWhenFlushed(code: number): void {
+  let pending = 2;
+  const done = (): void => {
+    if (--pending === 0) process.exit(code);
+  };
+  // A closed pipe (`| head`) must not turn into an exception on the way out.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
