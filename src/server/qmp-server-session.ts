@@ -13,6 +13,7 @@ export type QmpQueuedInput = { readonly value: QValue } | { readonly error: stri
 export interface QmpSessionHost {
   readonly maxQueuedRequests: number;
   readonly maxOutputBytes: number;
+  readonly closeFlushTimeoutMs: number;
   readonly parserOptions: { maxTokenBytes?: number; maxTokens?: number; maxDepth?: number };
   greeting(session: QmpServerSession): unknown;
   /** The session has in-band input queued. */
@@ -129,7 +130,7 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
    * after `timeoutMs` if the peer does not take it). Queued requests are dropped, like QEMU does
    * when a client leaves.
    */
-  close(timeoutMs = 1000): Promise<void> {
+  close(timeoutMs = this.#host.closeFlushTimeoutMs): Promise<void> {
     this.#end(timeoutMs);
     return this.#closedPromise;
   }
@@ -222,42 +223,51 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      while (!this.closed && !this.#suspended) {
-        if (this.#heldAt < this.#held.length) {
-          const r = this.#held[this.#heldAt++];
-          if (this.#heldAt === this.#held.length) {
-            this.#held = [];
-            this.#heldAt = 0;
-          }
-          if (r !== undefined) this.#take(r);
-          continue;
-        }
-        const head = this.#inbox[0];
-        if (head !== undefined) {
-          let piece: Buffer;
-          if (head.length <= FEED_BYTES) {
-            piece = head;
-            this.#inbox.shift();
-          } else {
-            piece = head.subarray(0, FEED_BYTES);
-            this.#inbox[0] = head.subarray(FEED_BYTES);
-          }
-          this.#inboxBytes -= piece.length;
-          this.#held = this.#parser.push(piece);
-          this.#heldAt = 0;
-          continue;
-        }
-        if (this.#eof) {
-          // QEMU sees EOF only when it reads again: queued requests are dropped, a running
-          // command's reply is discarded, output already written is still delivered.
-          this.#end(1000);
-        }
-        break;
-      }
+      this.#pumpLoop();
+    } catch (err) {
+      // A bug must cost this connection, not the process.
+      traceAnomaly('server', this.label, `internal error while reading input: ${String(err)}`, err);
+      this.#stream.destroy();
+      this.#finish(err instanceof Error ? err : new Error(String(err)));
     } finally {
       this.#pumping = false;
     }
     this.#flowControl();
+  }
+
+  #pumpLoop(): void {
+    while (!this.closed && !this.#suspended) {
+      if (this.#heldAt < this.#held.length) {
+        const r = this.#held[this.#heldAt++];
+        if (this.#heldAt === this.#held.length) {
+          this.#held = [];
+          this.#heldAt = 0;
+        }
+        if (r !== undefined) this.#take(r);
+        continue;
+      }
+      const head = this.#inbox[0];
+      if (head !== undefined) {
+        let piece: Buffer;
+        if (head.length <= FEED_BYTES) {
+          piece = head;
+          this.#inbox.shift();
+        } else {
+          piece = head.subarray(0, FEED_BYTES);
+          this.#inbox[0] = head.subarray(FEED_BYTES);
+        }
+        this.#inboxBytes -= piece.length;
+        this.#held = this.#parser.push(piece);
+        this.#heldAt = 0;
+        continue;
+      }
+      if (this.#eof) {
+        // QEMU sees EOF only when it reads again: queued requests are dropped, a running
+        // command's reply is discarded, output already written is still delivered.
+        this.#end(this.#host.closeFlushTimeoutMs);
+      }
+      break;
+    }
   }
 
   #flowControl(): void {

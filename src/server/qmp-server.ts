@@ -58,6 +58,15 @@ interface CommandEntry {
   readonly fallback: boolean;
 }
 
+// The table entry of the built-in qmp_capabilities (schema: allow-preconfig, no allow-oob).
+const BUILTIN_CAPABILITIES: CommandEntry = {
+  handler: () => undefined,
+  allowOob: false,
+  allowPreconfig: true,
+  validate: false,
+  fallback: false,
+};
+
 interface Outcome {
   readonly reply: Record<string, unknown>;
   readonly after: readonly (() => void)[];
@@ -157,6 +166,7 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
     this.#sessionHost = {
       maxQueuedRequests,
       maxOutputBytes,
+      closeFlushTimeoutMs: this.#closeFlushTimeoutMs,
       parserOptions,
       greeting: (session) => ({
         QMP: { version: this.#versionValue(), capabilities: [...session.offeredCapabilities] },
@@ -393,13 +403,17 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
       for (let session = pick(); session !== undefined; session = pick()) {
         const taken = session.takeQueued();
         if (taken === undefined) continue;
-        let outcome = this.#runQueued(session, taken.input);
-        if (isThenable(outcome)) outcome = await outcome;
-        this.#deliver(session, outcome);
-        taken.done();
+        try {
+          let outcome = this.#runQueued(session, taken.input);
+          if (isThenable(outcome)) outcome = await outcome;
+          this.#deliver(session, outcome);
+        } catch (err) {
+          traceAnomaly('server', session.label, `internal error: ${String(err)}`, err);
+          void session.close();
+        } finally {
+          taken.done();
+        }
       }
-    } catch (err) {
-      traceAnomaly('server', 'dispatcher', `internal error: ${String(err)}`, err);
     } finally {
       if (this.#serial) this.#dispatching = false;
     }
@@ -462,14 +476,20 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
         errorClass === 'CommandNotFound' && !session.negotiated ? QEMU_PROTOCOL_ERRORS.negotiationRequired : desc;
       return { reply: errorReply(errorClass, d, id), after: [] };
     };
-    if (command === 'qmp_capabilities') {
-      const r = this.#qmpCapabilities(session, checked.args);
-      return r === undefined ? { reply: returnReply({}, id), after: [] } : fail(r.errorClass, r.desc);
-    }
-    const entry = session.negotiated ? (this.#commands.get(command) ?? this.#fallback) : undefined;
+    // Negotiation mode has a table of its own holding only qmp_capabilities.
+    const entry =
+      command === 'qmp_capabilities'
+        ? BUILTIN_CAPABILITIES
+        : session.negotiated
+          ? (this.#commands.get(command) ?? this.#fallback)
+          : undefined;
     if (entry === undefined) return fail('CommandNotFound', QEMU_PROTOCOL_ERRORS.commandNotFound(command));
     if (checked.oob && !entry.allowOob) return fail('GenericError', QEMU_PROTOCOL_ERRORS.noOob(command));
     if (this.preconfig && !entry.allowPreconfig) return fail('GenericError', preconfigRefused(command));
+    if (entry === BUILTIN_CAPABILITIES) {
+      const r = this.#qmpCapabilities(session, checked.args);
+      return r === undefined ? { reply: returnReply({}, id), after: [] } : fail(r.errorClass, r.desc);
+    }
     if (entry.validate && this.#schema !== undefined && this.#schema.command(command) !== undefined) {
       const bad = this.#schema.validateArguments(command, toSchemaValue(checked.args) as Record<string, unknown>, {
         numberKind,

@@ -174,15 +174,16 @@ describe('one client per monitor', () => {
     const a = await dial(p1);
     const b = await dial(p2);
     await a.next();
-    await b.waitLines(16);
+    // The pretty greeting is 15 lines.
+    await b.waitLines(15);
     assert.equal(await a.ask('{"execute":"qmp_capabilities"}'), '{"return": {}}');
     b.send('{"execute":"qmp_capabilities"}\n');
-    await b.waitLines(20);
-    assert.deepEqual(b.lines.slice(16), ['{', '    "return": {', '    }', '}']);
+    await b.waitLines(19);
+    assert.deepEqual(b.lines.slice(15), ['{', '    "return": {', '    }', '}']);
     s.emit('STOP');
     assert.match(await a.next(), /"event": "STOP"/);
-    await b.waitLines(27);
-    assert.equal(b.lines[25], '    "event": "STOP"');
+    await b.waitLines(26);
+    assert.equal(b.lines[24], '    "event": "STOP"');
     await s.close();
     assert.equal(s.monitors.length, 0);
   });
@@ -205,7 +206,7 @@ describe('stdio', () => {
     assert.equal(
       out,
       '{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": ""}, "capabilities": ["oob"]}}\r\n' +
-        '{"return": {}}\r\n{"return": {"name": "stdio#1"}, "id": 1}\r\n',
+        '{"return": {}}\r\n{"return": {"name": "stdio"}, "id": 1}\r\n',
     );
   });
 });

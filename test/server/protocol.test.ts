@@ -24,7 +24,8 @@ function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; r
 
 function qemuLike(options: QmpServerOptions = {}): QmpServer {
   const server = new QmpServer({ version: VERSION_7_2, ...options });
-  server.register('query-status', () => ({ status: 'running', singlestep: false, running: true }));
+  // Schema order (running, singlestep, status): QEMU's hash order then prints status first.
+  server.register('query-status', () => ({ running: true, singlestep: false, status: 'running' }));
   server.register('query-name', () => ({}));
   return server;
 }
@@ -114,6 +115,28 @@ describe('greeting and negotiation', () => {
     await server.close();
   });
 
+  test('with OOB on: exec-oob of qmp_capabilities is refused like QEMU, unknown commands are not found', async () => {
+    const server = qemuLike();
+    const { c } = await open(server);
+    await negotiate(c, true);
+    const noOob = `{"id": 1, "error": {"class": "GenericError", "desc": "The command qmp_capabilities does not support OOB"}}`;
+    assert.equal(await c.ask('{"exec-oob":"qmp_capabilities","id":1}'), noOob);
+    assert.equal(await c.ask('{"exec-oob":"qmp_capabilities","arguments":{"x":1},"id":1}'), noOob);
+    assert.equal(
+      await c.ask('{"exec-oob":"nope","id":4}'),
+      '{"id": 4, "error": {"class": "CommandNotFound", "desc": "The command nope has not been found"}}',
+    );
+    assert.equal(
+      await c.ask('{"execute":"query-name","arguments":{},"id":3,"exec-oob":"x"}'),
+      `{"id": 3, "error": {"class": "GenericError", "desc": "QMP input member 'execute' clashes with 'exec-oob'"}}`,
+    );
+    assert.equal(
+      await c.ask('{"exec-oob":"query-name","id":5}'),
+      `{"id": 5, "error": {"class": "GenericError", "desc": "The command query-name does not support OOB"}}`,
+    );
+    await server.close();
+  });
+
   test('qmp_capabilities is built in and cannot be registered', () => {
     const server = new QmpServer();
     assert.throws(() => server.register('qmp_capabilities', () => ({})), { code: 'QMP_ERR_USAGE' });
@@ -190,7 +213,7 @@ describe('dispatch', () => {
     assert.equal(await c.ask('{"execute":"raw"}'), '{"return": {"b": 1, "a": [true]}}');
     assert.equal(
       await c.ask('{"execute":"big"}'),
-      '{"return": {"n": 9223372036854775808, "list": [1.5, "\\u00E9", null]}}',
+      '{"return": {"list": [1.5, "\\u00E9", null], "n": 9223372036854775808}}',
     );
     assert.equal(await c.ask('{"execute":"async","id":"a"}'), '{"return": {"ok": true}, "id": "a"}');
     await server.close();
@@ -254,6 +277,7 @@ describe('dispatch', () => {
     const schema: QmpServerSchema = {
       validateArguments(command, args, { numberKind }) {
         calls.push([command, { ...args }]);
+        if (command !== 'balloon') return undefined;
         const v = args['value'];
         const k = numberKind(v);
         if (k === undefined || k.kind === 'double')
@@ -301,7 +325,7 @@ describe('dispatch', () => {
     await negotiate(c);
     assert.equal(
       await c.ask('{"execute":"anything","arguments":{"a":1}}'),
-      '{"return": {"command": "anything", "args": {"a": 1}}}',
+      '{"return": {"args": {"a": 1}, "command": "anything"}}',
     );
     server.preconfig = true;
     assert.equal(
@@ -355,16 +379,17 @@ describe('queue, OOB and flow control', () => {
   test('without OOB one request runs at a time and the next is not read until the reply is sent', async () => {
     const server = new QmpServer();
     const gate = deferred();
+    const first = deferred();
     let started = 0;
     server.register('block', async () => {
-      started++;
+      if (++started === 1) first.resolve();
       await gate.promise;
     });
     server.register('probe', () => ({}), { allowOob: true });
     const { c } = await open(server);
     await negotiate(c);
     c.send('{"execute":"block","id":1}\n{"execute":"block","id":2}\n{"exec-oob":"probe","id":3}\n');
-    await c.until(() => started === 1, 'first block started');
+    await withDeadline(first.promise, 5000, 'first block started');
     // A round trip through the event loop: nothing else may have been taken.
     await new Promise<void>((r) => setImmediate(r));
     assert.equal(started, 1);
@@ -526,6 +551,7 @@ describe('queue, OOB and flow control', () => {
         await new Promise<void>((r) => setImmediate(r));
         server.emit('MARK');
         assert.match(await c2.next(), /MARK/);
+        assert.match(await c1.next(), /MARK/);
         gate.resolve();
         assert.equal(await c2.next(), '{"return": {}, "id": 2}');
       } else {
@@ -575,15 +601,17 @@ describe('queue, OOB and flow control', () => {
     const server = new QmpServer();
     const gate = deferred();
     let signal: AbortSignal | undefined;
+    const started = deferred();
     server.register('block', async (_a, ctx) => {
       signal = ctx.signal;
+      started.resolve();
       await gate.promise;
       return {};
     });
     const { c, session } = await open(server);
     await negotiate(c);
     c.send('{"execute":"block"}\n');
-    await c.until(() => signal !== undefined, 'handler started');
+    await withDeadline(started.promise, 5000, 'handler started');
     const closed = nextEvent(session, 'close');
     c.stream.destroy();
     await closed;

@@ -140,7 +140,8 @@ export function stubQemu(
   const objects = new Set<string>();
   const notFound = (d: string): QmpCommandError => new QmpCommandError('DeviceNotFound', `Device '${d}' not found`);
 
-  server.register('query-status', () => ({ status: running ? 'running' : 'paused', singlestep: false, running }));
+  // StatusInfo members in schema order; QEMU's hash order then prints status first.
+  server.register('query-status', () => ({ running, singlestep: false, status: running ? 'running' : 'paused' }));
   server.register('query-version', () => ({ qemu: { major: 7, minor: 2, micro: 22 }, package: VERSION_7_2.package }));
   server.register('query-name', () => ({}));
   server.register('query-kvm', () => ({ enabled: false, present: true }));
