@@ -61,6 +61,8 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
   readonly #inbox: Buffer[] = [];
   #inboxBytes = 0;
   #eof = false;
+  #eofReached = false;
+  #inBand = 0;
   #held: Array<{ value: QValue } | { error: string }> = [];
   #heldAt = 0;
   readonly #queue: QmpQueuedInput[] = [];
@@ -149,20 +151,23 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
   }
 
   /**
-   * @internal Takes the next in-band input. Returns whether reading must resume only after its
-   * reply (QEMU without OOB) — `done()` must then be called once the reply is written.
+   * @internal Takes the next in-band input; `done()` must be called once its reply is written
+   * (without OOB, QEMU resumes reading only then).
    */
   takeQueued(): { input: QmpQueuedInput; done: () => void } | undefined {
     const input = this.#queue.shift();
     if (input === undefined) return undefined;
     const oobAtStart = this.#oobEnabled;
+    this.#inBand++;
     // With OOB on, QEMU resumes reading as soon as the queue has room again, so OOB requests can
     // overtake the command about to run; without OOB it resumes after the reply.
     if (oobAtStart && this.#queue.length < this.#host.maxQueuedRequests) this.#resume();
     return {
       input,
       done: () => {
+        this.#inBand--;
         if (!oobAtStart) this.#resume();
+        else this.#endAtEof();
       },
     };
   }
@@ -262,9 +267,8 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
         continue;
       }
       if (this.#eof) {
-        // QEMU sees EOF only when it reads again: queued requests are dropped, a running
-        // command's reply is discarded, output already written is still delivered.
-        this.#end(this.#host.closeFlushTimeoutMs);
+        this.#eofReached = true;
+        this.#endAtEof();
       }
       break;
     }
@@ -294,6 +298,15 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
   }
 
   // ---- closing --------------------------------------------------------------------------------
+
+  /**
+   * After the client's EOF, the requests it sent before are answered, then the connection ends.
+   * (QEMU closes when its byte-by-byte reader reaches the EOF; its dispatcher has normally answered
+   * everything by then. A client that disconnects outright loses its queued requests instead.)
+   */
+  #endAtEof(): void {
+    if (this.#eofReached && this.#queue.length === 0 && this.#inBand === 0) this.#end(this.#host.closeFlushTimeoutMs);
+  }
 
   #end(timeoutMs: number): void {
     if (this.closed) return;

@@ -505,15 +505,39 @@ describe('queue, OOB and flow control', () => {
     await server.close();
   });
 
-  test('EOF with OOB: queued requests are dropped, the running one is aborted and its reply discarded', async () => {
+  test('EOF with OOB: requests sent before it are answered (a blocked one too), then the connection ends', async () => {
     const server = qemuLike();
     const gate = deferred();
+    server.register('block', async () => {
+      await gate.promise;
+    });
+    const { c, session } = await open(server);
+    await negotiate(c, true);
+    c.send('{"execute":"block","id":"b"}\n{"execute":"query-name","id":1}\n{"execute":"query-name","id":2}\n');
+    c.stream.end();
+    await new Promise<void>((r) => setImmediate(r));
+    assert.equal(session.closed, false);
+    gate.resolve();
+    await c.waitEnd();
+    assert.deepEqual(c.lines.slice(2), [
+      '{"return": {}, "id": "b"}',
+      '{"return": {}, "id": 1}',
+      '{"return": {}, "id": 2}',
+    ]);
+    await server.close();
+  });
+
+  test('disconnect: queued requests are dropped, the running one is aborted and its reply discarded', async () => {
+    const server = qemuLike();
+    const gate = deferred();
+    const started = deferred();
     let aborted = false;
     let queuedRan = 0;
     server.register('block', async (_a, ctx) => {
       ctx.signal.addEventListener('abort', () => {
         aborted = true;
       });
+      started.resolve();
       await gate.promise;
     });
     server.register('q', () => {
@@ -522,7 +546,8 @@ describe('queue, OOB and flow control', () => {
     const { c, session } = await open(server);
     await negotiate(c, true);
     c.send('{"execute":"block"}\n{"execute":"q"}\n{"execute":"q"}\n');
-    c.stream.end();
+    await withDeadline(started.promise, 5000, 'block started');
+    c.stream.destroy();
     await withDeadline(session.whenClosed(), 5000, 'session closed');
     assert.equal(aborted, true);
     gate.resolve();
