@@ -85,6 +85,16 @@ export class QmpMonitor extends EventEmitter<QmpMonitorEvents> {
     return this.#waiting.length;
   }
 
+  /**
+   * Resolves with the client being served, or the next one to connect. A simulator models QEMU's
+   * `wait=on` (QEMU blocks at start-up until the first client connects) by awaiting this.
+   */
+  waitForClient(): Promise<QmpServerSession> {
+    const current = this.#session;
+    if (current !== undefined) return Promise.resolve(current);
+    return new Promise((resolve) => this.once('session', resolve));
+  }
+
   /** Stops listening, closes the current session and disconnects waiting clients. */
   close(): Promise<void> {
     this.#closing ??= (async () => {

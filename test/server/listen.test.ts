@@ -56,7 +56,9 @@ describe('unix sockets', () => {
     const m = await s.listen(`unix:${path},server=on,wait=off`);
     assert.equal(statSync(path).mode & 0o777, 0o600);
     assert.equal(m.address.kind, 'unix');
+    const first = m.waitForClient();
     const c = await dial(path);
+    assert.equal((await withDeadline(first, 5000, 'first client')).label, `unix:${path},server=on,wait=off#1`);
     assert.match(await c.next(), /^\{"QMP": /);
     assert.equal(await c.ask('{"execute":"qmp_capabilities"}'), '{"return": {}}');
     assert.equal(await c.ask('{"execute":"query-name"}'), `{"return": {"name": "unix:${path},server=on,wait=off#1"}}`);
