@@ -415,3 +415,35 @@ test('parse never throws on odd input', () => {
     p.abortTransaction();
   }
 });
+
+describe('parseWords (qmpkit exec: words already split by the shell)', () => {
+  test('each word is taken literally, no second round of quoting', () => {
+    assert.deepEqual(new ShellLineParser().parseWords('c', ['desc=two words', 'q="x"', 'n=1', 'b=true', 'z=null']), {
+      kind: 'execute',
+      command: { execute: 'c', arguments: { desc: 'two words', q: '"x"', n: 1, b: true, z: null } },
+    });
+  });
+
+  test('JSON values, dotted keys and empty values', () => {
+    const r = new ShellLineParser().parseWords('c', ['a={"x": [1, 2]}', 'o.p.q=s', 'e=']);
+    assert.deepEqual(r, {
+      kind: 'execute',
+      command: { execute: 'c', arguments: { a: { x: [1, 2] }, o: { p: { q: 's' } }, e: '' } },
+    });
+  });
+
+  test('typed by the schema', () => {
+    const r = new ShellLineParser({ typer: schema }).parseWords('eject', ['id=1', 'force=on']);
+    assert.deepEqual(r, { kind: 'execute', command: { execute: 'eject', arguments: { id: '1', force: true } } });
+  });
+
+  test('errors', () => {
+    const p = new ShellLineParser();
+    assert.deepEqual(p.parseWords('c', ['novalue']), {
+      kind: 'error',
+      message: "Expected a key=value pair, got 'novalue'",
+    });
+    assert.deepEqual(p.parseWords('c', ['a=1', 'a=2']), { kind: 'error', message: 'Cannot set "a" multiple times' });
+    assert.equal(p.parseWords('c', ['a={x']).kind, 'error');
+  });
+});
