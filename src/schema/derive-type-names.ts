@@ -1,0 +1,119 @@
+import type { QapiCommand, QapiEvent, QapiType, QapiTypeRef } from './qapi-type.js';
+
+/** What naming needs from a schema. */
+export interface QapiNamingSource {
+  type(name: QapiTypeRef): QapiType | undefined;
+  commands(): readonly QapiCommand[];
+  events(): readonly QapiEvent[];
+  types(): readonly QapiType[];
+}
+
+/** `blockdev-add` → `BlockdevAdd`, `BLOCK_IO_ERROR` → `BlockIoError`, `tray_open` → `TrayOpen`. */
+export function pascalCase(name: string): string {
+  const lower = /[a-z]/.test(name) ? name : name.toLowerCase();
+  return lower
+    .split(/[^A-Za-z0-9]+/)
+    .filter((p) => p !== '')
+    .map((p) => p[0]!.toUpperCase() + p.slice(1))
+    .join('');
+}
+
+/** True for names introspection makes up (`"49"`), which mean nothing to a reader. */
+export function isNumberedName(name: string): boolean {
+  return /^[0-9]+$/.test(name);
+}
+
+/** True when a type needs a name of its own in generated code (objects with members, enums, alternates). */
+export function isNamedKind(t: QapiType): boolean {
+  if (t.metaType === 'enum' || t.metaType === 'alternate') return true;
+  if (t.metaType !== 'object') return false;
+  return t.members.length > 0 || (t.variants !== undefined && t.variants.length > 0);
+}
+
+/** The name a command's return type is known by: `query-status` → `StatusInfo`, `blockdev-add` → `BlockdevAddResult`. */
+function returnContext(command: string): string {
+  return command.startsWith('query-') && command.length > 6
+    ? `${pascalCase(command.slice(6))}Info`
+    : `${pascalCase(command)}Result`;
+}
+
+/**
+ * Readable, stable names for the types of a schema. Types that have a real name (QAPI source, or
+ * builtins) keep it; types introspection only numbered, and QAPI's implicit types, are named after
+ * the first place a breadth-first walk meets them: commands by name (`BlockdevAddArguments`,
+ * `StatusInfo` for `query-status`), then events (`BlockIoErrorData`), then members
+ * (`BlockdevAddArgumentsCache`) and union branches (`BlockdevAddArgumentsQcow2`). The walk depends
+ * only on command, event, member and branch names, so renumbering the input changes nothing.
+ */
+export function deriveTypeNames(schema: QapiNamingSource): Map<QapiTypeRef, string> {
+  const names = new Map<QapiTypeRef, string>();
+  const taken = new Set<string>();
+  const needsName = (t: QapiType): boolean =>
+    isNamedKind(t) && (isNumberedName(t.name) || (t.metaType === 'object' && t.implicit === true));
+  for (const t of schema.types()) {
+    if (!needsName(t)) {
+      names.set(t.name, t.name);
+      taken.add(t.name);
+    }
+  }
+  const queue: { ref: QapiTypeRef; context: string }[] = [];
+  const commands = [...schema.commands()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const events = [...schema.events()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const c of commands) {
+    if (c.argType !== undefined) queue.push({ ref: c.argType, context: `${pascalCase(c.name)}Arguments` });
+    if (c.retType !== undefined) queue.push({ ref: c.retType, context: returnContext(c.name) });
+  }
+  for (const e of events)
+    if (e.argType !== undefined) queue.push({ ref: e.argType, context: `${pascalCase(e.name)}Data` });
+  const seen = new Set<QapiTypeRef>();
+  for (let i = 0; i < queue.length; i++) {
+    const { ref, context } = queue[i]!;
+    if (seen.has(ref)) continue;
+    seen.add(ref);
+    const t = schema.type(ref);
+    if (t === undefined) continue;
+    let here = context;
+    if (needsName(t) && !names.has(ref)) {
+      let candidate = context === '' ? 'Unnamed' : context;
+      for (let n = 2; taken.has(candidate); n++) candidate = `${context}${n}`;
+      names.set(ref, candidate);
+      taken.add(candidate);
+      here = candidate;
+    } else if (names.has(ref)) {
+      here = names.get(ref)!;
+    }
+    switch (t.metaType) {
+      case 'array':
+        queue.push({ ref: t.elementType, context });
+        break;
+      case 'object':
+        for (const m of t.members) queue.push({ ref: m.type, context: `${here}${pascalCase(m.name)}` });
+        for (const v of t.variants ?? []) queue.push({ ref: v.type, context: `${here}${pascalCase(v.case)}` });
+        break;
+      case 'alternate':
+        t.members.forEach((m, j) => {
+          queue.push({
+            ref: m.type,
+            context: `${here}${m.name === undefined ? `Branch${j + 1}` : pascalCase(m.name)}`,
+          });
+        });
+        break;
+      default:
+        break;
+    }
+  }
+  // Types no command or event reaches (possible in QAPI source): named after their own name.
+  const rest = schema
+    .types()
+    .filter((t) => needsName(t) && !names.has(t.name))
+    .map((t) => t.name)
+    .sort();
+  for (const ref of rest) {
+    const base = isNumberedName(ref) ? `Type${ref}` : pascalCase(ref.replace(/^q_obj_/, ''));
+    let candidate = base;
+    for (let n = 2; taken.has(candidate); n++) candidate = `${base}${n}`;
+    names.set(ref, candidate);
+    taken.add(candidate);
+  }
+  return names;
+}
