@@ -1,4 +1,10 @@
-import { QmpSchemaError } from '../errors/qmp-error.js';
+import {
+  type QapiJsonType,
+  type QapiMember,
+  type QapiObjectType,
+  QapiSchema,
+  type QapiTypeRef,
+} from '../schema/index.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
 
 /** JSON kinds a schema type accepts; `integer` also satisfies `number`, `any` takes everything. */
@@ -22,135 +28,69 @@ export interface ShellTyper {
   typeAt(target: ShellArgTarget, path: readonly string[], given?: JsonObject): ShellTypeInfo | undefined;
 }
 
-interface Member {
-  readonly name: string;
-  readonly type: string;
-  readonly optional: boolean;
-}
-
-interface Variant {
-  readonly case: string;
-  readonly type: string;
-}
-
-type Entry =
-  | { readonly meta: 'builtin'; readonly jsonType: string }
-  | { readonly meta: 'enum'; readonly values: readonly string[] }
-  | { readonly meta: 'array'; readonly element: string }
-  | { readonly meta: 'alternate'; readonly members: readonly string[] }
-  | {
-      readonly meta: 'object';
-      readonly members: readonly Member[];
-      readonly tag: string | undefined;
-      readonly variants: readonly Variant[];
-    };
-
-const BUILTIN_KINDS: Readonly<Record<string, ShellJsonKind>> = {
+const BUILTIN_KINDS: Readonly<Record<QapiJsonType, ShellJsonKind>> = {
   string: 'string',
   int: 'integer',
   number: 'number',
   boolean: 'boolean',
   null: 'null',
   object: 'object',
+  array: 'array',
   value: 'any',
 };
 
 const asObject = (v: JsonValue | undefined): JsonObject | undefined =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && typeof v !== 'bigint' ? v : undefined;
-const asString = (v: JsonValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
-const asArray = (v: JsonValue | undefined): readonly JsonValue[] => (Array.isArray(v) ? v : []);
 
 /**
- * The shell's view of a QAPI schema, built from `query-qmp-schema`'s reply: command names,
- * transaction action names, and for any argument path its JSON kinds, enum values and members.
- * It types `key=value` input and drives tab completion.
+ * The shell's view of a QAPI schema (`qmpkit/schema`'s `QapiSchema`, usually from the connected
+ * QEMU's `query-qmp-schema`): command names, transaction action names, and for any argument path
+ * its JSON kinds, enum values and members. It types `key=value` input and drives tab completion.
  */
 export class ShellSchema implements ShellTyper {
-  readonly #types = new Map<string, Entry>();
-  readonly #commands = new Map<string, string>();
-  readonly #actions = new Map<string, string>();
+  readonly #schema: QapiSchema;
+  readonly #actions = new Map<string, QapiTypeRef>();
 
-  private constructor() {}
+  private constructor(schema: QapiSchema) {
+    this.#schema = schema;
+    this.#collectActions();
+  }
 
-  /** Builds the view from the entries `query-qmp-schema` returns. Throws `QmpSchemaError` on a non-array. */
+  /** Wraps a schema model. */
+  static fromQapiSchema(schema: QapiSchema): ShellSchema {
+    return new ShellSchema(schema);
+  }
+
+  /** Builds the view from `query-qmp-schema`'s reply. Throws `QmpSchemaError` when it is malformed. */
   static fromIntrospection(entries: JsonValue): ShellSchema {
-    if (!Array.isArray(entries)) throw new QmpSchemaError('query-qmp-schema did not return an array');
-    const schema = new ShellSchema();
-    for (const raw of entries) {
-      const e = asObject(raw);
-      const name = asString(e?.['name']);
-      if (e === undefined || name === undefined) continue;
-      switch (e['meta-type']) {
-        case 'command':
-          schema.#commands.set(name, asString(e['arg-type']) ?? '');
-          break;
-        case 'builtin':
-          schema.#types.set(name, { meta: 'builtin', jsonType: asString(e['json-type']) ?? 'value' });
-          break;
-        case 'enum':
-          schema.#types.set(name, {
-            meta: 'enum',
-            values: asArray(e['values']).filter((v): v is string => typeof v === 'string'),
-          });
-          break;
-        case 'array':
-          schema.#types.set(name, { meta: 'array', element: asString(e['element-type']) ?? '' });
-          break;
-        case 'alternate':
-          schema.#types.set(name, {
-            meta: 'alternate',
-            members: asArray(e['members']).flatMap((m) => asString(asObject(m)?.['type']) ?? []),
-          });
-          break;
-        case 'object':
-          schema.#types.set(name, {
-            meta: 'object',
-            members: asArray(e['members']).flatMap((m): Member[] => {
-              const o = asObject(m);
-              const n = asString(o?.['name']);
-              const t = asString(o?.['type']);
-              return o && n !== undefined && t !== undefined ? [{ name: n, type: t, optional: 'default' in o }] : [];
-            }),
-            tag: asString(e['tag']),
-            variants: asArray(e['variants']).flatMap((v): Variant[] => {
-              const o = asObject(v);
-              const c = asString(o?.['case']);
-              const t = asString(o?.['type']);
-              return c !== undefined && t !== undefined ? [{ case: c, type: t }] : [];
-            }),
-          });
-          break;
-      }
-    }
-    schema.#collectActions();
-    return schema;
+    return new ShellSchema(QapiSchema.fromIntrospection(entries));
   }
 
   /** Transaction actions are a union tagged by `type` whose variants wrap the real arguments in `data`. */
   #collectActions(): void {
-    const args = this.#object(this.#commands.get('transaction'));
+    const args = this.#object(this.#schema.command('transaction')?.argType);
     const actions = args?.members.find((m) => m.name === 'actions');
-    const list = actions ? this.#types.get(actions.type) : undefined;
-    const union = list?.meta === 'array' ? this.#object(list.element) : undefined;
+    const list = actions === undefined ? undefined : this.#schema.type(actions.type);
+    const union = list?.metaType === 'array' ? this.#object(list.elementType) : undefined;
     for (const v of union?.variants ?? []) {
       const data = this.#object(v.type)?.members.find((m) => m.name === 'data');
-      if (data) this.#actions.set(v.case, data.type);
+      if (data !== undefined) this.#actions.set(v.case, data.type);
     }
   }
 
-  #object(name: string | undefined): Extract<Entry, { meta: 'object' }> | undefined {
-    const e = name === undefined ? undefined : this.#types.get(name);
-    return e?.meta === 'object' ? e : undefined;
+  #object(ref: QapiTypeRef | undefined): QapiObjectType | undefined {
+    const t = ref === undefined ? undefined : this.#schema.type(ref);
+    return t?.metaType === 'object' ? t : undefined;
   }
 
   /** Every command name, sorted. */
   commandNames(): string[] {
-    return [...this.#commands.keys()].sort();
+    return this.#schema.commandNames();
   }
 
   /** True when the schema has this command. */
   hasCommand(name: string): boolean {
-    return this.#commands.has(name);
+    return this.#schema.command(name) !== undefined;
   }
 
   /** Every transaction action type (`abort`, `blockdev-snapshot-sync`, ...), sorted. */
@@ -158,19 +98,19 @@ export class ShellSchema implements ShellTyper {
     return [...this.#actions.keys()].sort();
   }
 
-  #root(target: ShellArgTarget): string | undefined {
-    return target.kind === 'command' ? this.#commands.get(target.name) : this.#actions.get(target.name);
+  #root(target: ShellArgTarget): QapiTypeRef | undefined {
+    return target.kind === 'command' ? this.#schema.command(target.name)?.argType : this.#actions.get(target.name);
   }
 
-  /** All members of an object type: base members plus those of its variants (only the chosen one when `tag` is known). */
-  #members(typeName: string, given: JsonObject | undefined, depth = 0): Member[] {
-    const e = this.#types.get(typeName);
-    if (depth > 32 || e === undefined) return [];
-    if (e.meta === 'alternate') return e.members.flatMap((m) => this.#members(m, given, depth + 1));
-    if (e.meta !== 'object') return [];
-    const out = [...e.members];
-    const tagValue = e.tag === undefined ? undefined : given?.[e.tag];
-    for (const v of e.variants) {
+  /** All members of an object type: its members plus those of its variants (only the chosen one when the tag is known). */
+  #members(ref: QapiTypeRef, given: JsonObject | undefined, depth = 0): QapiMember[] {
+    const t = this.#schema.type(ref);
+    if (depth > 32 || t === undefined) return [];
+    if (t.metaType === 'alternate') return t.members.flatMap((m) => this.#members(m.type, given, depth + 1));
+    if (t.metaType !== 'object') return [];
+    const out = [...t.members];
+    const tagValue = t.tag === undefined ? undefined : given?.[t.tag];
+    for (const v of t.variants ?? []) {
       if (typeof tagValue === 'string' && v.case !== tagValue) continue;
       for (const m of this.#members(v.type, given, depth + 1)) {
         if (!out.some((o) => o.name === m.name)) out.push(m);
@@ -179,32 +119,31 @@ export class ShellSchema implements ShellTyper {
     return out;
   }
 
-  #resolve(target: ShellArgTarget, path: readonly string[], given?: JsonObject): string | undefined {
+  #resolve(target: ShellArgTarget, path: readonly string[], given?: JsonObject): QapiTypeRef | undefined {
     let type = this.#root(target);
     let here = given;
     for (const seg of path) {
       if (type === undefined) return undefined;
       type = this.#members(type, here).find((m) => m.name === seg)?.type;
-      const next = here?.[seg];
-      here = asObject(next);
+      here = asObject(here?.[seg]);
     }
     return type;
   }
 
-  #info(typeName: string, depth = 0): { kinds: Set<ShellJsonKind>; enumValues: string[] } {
+  #info(ref: QapiTypeRef, depth = 0): { kinds: Set<ShellJsonKind>; enumValues: string[] } {
     const out = { kinds: new Set<ShellJsonKind>(), enumValues: [] as string[] };
-    const e = this.#types.get(typeName);
-    if (e === undefined || depth > 32) {
+    const t = this.#schema.type(ref);
+    if (t === undefined || depth > 32) {
       out.kinds.add('any');
       return out;
     }
-    switch (e.meta) {
+    switch (t.metaType) {
       case 'builtin':
-        out.kinds.add(BUILTIN_KINDS[e.jsonType] ?? 'any');
+        out.kinds.add(BUILTIN_KINDS[t.jsonType]);
         break;
       case 'enum':
         out.kinds.add('string');
-        out.enumValues.push(...e.values);
+        out.enumValues.push(...t.members.map((m) => m.name));
         break;
       case 'array':
         out.kinds.add('array');
@@ -213,8 +152,8 @@ export class ShellSchema implements ShellTyper {
         out.kinds.add('object');
         break;
       case 'alternate':
-        for (const m of e.members) {
-          const sub = this.#info(m, depth + 1);
+        for (const m of t.members) {
+          const sub = this.#info(m.type, depth + 1);
           for (const k of sub.kinds) out.kinds.add(k);
           out.enumValues.push(...sub.enumValues);
         }
@@ -239,13 +178,5 @@ export class ShellSchema implements ShellTyper {
     let here = given;
     for (const seg of path) here = asObject(here?.[seg]);
     return this.#members(type, here).map((m) => m.name);
-  }
-
-  /** True when the member at `path` is optional (has a default), false when required, undefined when unknown. */
-  isOptional(target: ShellArgTarget, path: readonly string[]): boolean | undefined {
-    const parent = this.#resolve(target, path.slice(0, -1));
-    const last = path[path.length - 1];
-    if (parent === undefined || last === undefined) return undefined;
-    return this.#members(parent, undefined).find((m) => m.name === last)?.optional;
   }
 }
