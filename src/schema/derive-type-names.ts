@@ -30,6 +30,21 @@ export function isNamedKind(t: QapiType): boolean {
   return t.members.length > 0 || (t.variants !== undefined && t.variants.length > 0);
 }
 
+/**
+ * The longest run of hyphen/underscore-separated words every one of `names` contains
+ * (`block-dirty-bitmap` for `block-dirty-bitmap-clear` and `x-debug-block-dirty-bitmap-sha256`).
+ */
+function commonWords(names: readonly string[]): string | undefined {
+  const split = names.map((n) => `-${n.split(/[-_]/).join('-')}-`);
+  const words = names[0]!.split(/[-_]/);
+  for (let len = words.length; len > 0; len--)
+    for (let start = 0; start + len <= words.length; start++) {
+      const run = words.slice(start, start + len).join('-');
+      if (split.every((n) => n.includes(`-${run}-`))) return run;
+    }
+  return undefined;
+}
+
 /** The name a command's return type is known by: `query-status` → `StatusInfo`, `blockdev-add` → `BlockdevAddResult`. */
 function returnContext(command: string): string {
   return command.startsWith('query-') && command.length > 6
@@ -59,12 +74,30 @@ export function deriveTypeNames(schema: QapiNamingSource): Map<QapiTypeRef, stri
   const queue: { ref: QapiTypeRef; context: string }[] = [];
   const commands = [...schema.commands()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const events = [...schema.events()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // A type several commands share is named after what their names have in common
+  // (block-dirty-bitmap-{clear,enable,disable,remove} → BlockDirtyBitmapArguments).
+  const sharers = new Map<string, string[]>();
+  const share = (key: string, name: string): void => {
+    sharers.set(key, [...(sharers.get(key) ?? []), name]);
+  };
   for (const c of commands) {
-    if (c.argType !== undefined) queue.push({ ref: c.argType, context: `${pascalCase(c.name)}Arguments` });
-    if (c.retType !== undefined) queue.push({ ref: c.retType, context: returnContext(c.name) });
+    if (c.argType !== undefined) share(`arguments:${c.argType}`, c.name);
+    if (c.retType !== undefined) share(`returns:${c.retType}`, c.name);
+  }
+  for (const e of events) if (e.argType !== undefined) share(`data:${e.argType}`, e.name);
+  const shared = (key: string, own: string): string => {
+    const names = sharers.get(key) ?? [];
+    return names.length > 1 ? (commonWords(names) ?? own) : own;
+  };
+  for (const c of commands) {
+    if (c.argType !== undefined)
+      queue.push({ ref: c.argType, context: `${pascalCase(shared(`arguments:${c.argType}`, c.name))}Arguments` });
+    if (c.retType !== undefined)
+      queue.push({ ref: c.retType, context: returnContext(shared(`returns:${c.retType}`, c.name)) });
   }
   for (const e of events)
-    if (e.argType !== undefined) queue.push({ ref: e.argType, context: `${pascalCase(e.name)}Data` });
+    if (e.argType !== undefined)
+      queue.push({ ref: e.argType, context: `${pascalCase(shared(`data:${e.argType}`, e.name))}Data` });
   const seen = new Set<QapiTypeRef>();
   for (let i = 0; i < queue.length; i++) {
     const { ref, context } = queue[i]!;
@@ -91,12 +124,12 @@ export function deriveTypeNames(schema: QapiNamingSource): Map<QapiTypeRef, stri
         for (const v of t.variants ?? []) queue.push({ ref: v.type, context: `${here}${pascalCase(v.case)}` });
         break;
       case 'alternate':
-        t.members.forEach((m, j) => {
-          queue.push({
-            ref: m.type,
-            context: `${here}${m.name === undefined ? `Branch${j + 1}` : pascalCase(m.name)}`,
-          });
-        });
+        for (const m of t.members) {
+          const kind = schema.type(m.type)?.metaType;
+          const suffix =
+            kind === 'enum' ? 'Enum' : kind === 'array' ? 'List' : kind === 'alternate' ? 'Alternate' : 'Object';
+          queue.push({ ref: m.type, context: `${here}${m.name === undefined ? suffix : pascalCase(m.name)}` });
+        }
         break;
       default:
         break;
