@@ -3,6 +3,7 @@ import {
   isNamedKind,
   type QapiAlternateType,
   type QapiCommand,
+  type QapiCondition,
   type QapiDefinitionBase,
   type QapiEnumType,
   type QapiEvent,
@@ -63,6 +64,14 @@ const RESERVED = new Set(['Commands', 'Events', 'CommandName', 'EventName']);
  */
 export function generateTypeScript(schema: QapiSchema, options: GenerateTypeScriptOptions = {}): string {
   return new Printer(schema).print(options);
+}
+
+/** An `if` condition as C-like text: `CONFIG_A && (TARGET_X || !CONFIG_B)`. */
+function conditionText(c: QapiCondition): string {
+  if (typeof c === 'string') return c;
+  if ('not' in c) return `!${typeof c.not === 'string' ? c.not : `(${conditionText(c.not)})`}`;
+  const [list, op] = 'all' in c ? [c.all, ' && '] : [c.any, ' || '];
+  return list.map((x) => (typeof x === 'string' || 'not' in x ? conditionText(x) : `(${conditionText(x)})`)).join(op);
 }
 
 class Printer {
@@ -192,6 +201,7 @@ class Printer {
     const lines: string[] = [];
     if (def.doc !== undefined && def.doc !== '') lines.push(def.doc);
     lines.push(...extra);
+    if (def.ifCond !== undefined) lines.push('', `Only in QEMU builds where \`${conditionText(def.ifCond)}\`.`);
     const other = def.features.filter((f) => f !== 'deprecated' && f !== 'unstable');
     if (other.length > 0) lines.push('', `Features: ${other.map((f) => `\`${f}\``).join(', ')}.`);
     if (def.features.includes('unstable'))
@@ -210,14 +220,14 @@ class Printer {
     const notes: string[] = [];
     if (c.allowOob) notes.push('', 'May also be sent with `exec-oob`.');
     if (!c.gen) notes.push('', 'Arguments beyond the declared ones are passed to QEMU unchecked (`gen: false`).');
-    const doc = tsDoc([`\`${c.name}\``, ...this.#docLines(c, notes)], '  ');
+    const doc = tsDoc([`\`${c.name}\``, '', ...this.#docLines(c, notes)], '  ');
     return `${doc}  ${tsString(c.name)}: { args: ${args}; returns: ${returns} };\n`;
   }
 
   #event(e: QapiEvent): string {
     const argType = e.argType === undefined ? undefined : this.#type(e.argType);
     const data = argType === undefined || this.#isEmptyObject(argType) ? 'undefined' : this.#ref(e.argType!);
-    const doc = tsDoc([`\`${e.name}\``, ...this.#docLines(e)], '  ');
+    const doc = tsDoc([`\`${e.name}\``, '', ...this.#docLines(e)], '  ');
     return `${doc}  ${tsPropertyKey(e.name)}: ${data};\n`;
   }
 
@@ -269,11 +279,17 @@ class Printer {
 
   #union(t: QapiObjectType): string {
     const name = this.#nameOf(t.name);
-    let base = `${name}Base`;
-    while (RESERVED.has(base) || (this.#taken.has(base) && this.#names.get(`${t.name}#base`) !== base))
-      base = `${base}_`;
-    this.#names.set(`${t.name}#base`, base);
-    this.#taken.add(base);
+    // A named base that holds exactly the common members is used as is; otherwise `<Name>Base`.
+    const namedBase = t.base === undefined ? undefined : this.#schema.type(t.base);
+    const reuse =
+      namedBase?.metaType === 'object' && namedBase.implicit !== true && namedBase.members.length === t.members.length;
+    let base = reuse ? this.#nameOf(t.base!) : `${name}Base`;
+    if (!reuse) {
+      while (RESERVED.has(base) || (this.#taken.has(base) && this.#names.get(`${t.name}#base`) !== base))
+        base = `${base}_`;
+      this.#names.set(`${t.name}#base`, base);
+      this.#taken.add(base);
+    }
     const tag = t.tag!;
     const branches = (t.variants ?? []).map((v) => {
       const bt = this.#type(v.type);
@@ -283,7 +299,9 @@ class Printer {
     });
     const doc = tsDoc(this.#docLines(t, ['', `A flat union: \`${tag}\` tells which branch.`]));
     return (
-      `${tsDoc([`Members every branch of {@link ${name}} has.`])}export interface ${base} {\n${this.#members(t.members, '  ')}}\n\n` +
+      (reuse
+        ? ''
+        : `${tsDoc([`Members every branch of {@link ${name}} has.`])}export interface ${base} {\n${this.#members(t.members, '  ')}}\n\n`) +
       `${doc}export type ${name} =\n${branches.length === 0 ? `  ${base}` : branches.join('\n')};\n`
     );
   }

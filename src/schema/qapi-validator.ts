@@ -366,6 +366,7 @@ export class QapiValidator {
     if (t === undefined) return ref;
     switch (t.metaType) {
       case 'builtin':
+        if (t.jsonType === 'null') return 'null';
         return t.jsonType === 'int' ? 'an integer' : t.jsonType === 'value' ? 'any value' : `a ${t.jsonType}`;
       case 'enum':
         return 'a string';

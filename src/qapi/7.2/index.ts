@@ -80,6 +80,7 @@ export interface Commands {
   /**
    * `blockdev-snapshot`
    *
+   *
    * Features: `allow-write-only-overlay`.
    */
   'blockdev-snapshot': { args: BlockdevSnapshotArguments; returns: Record<string, never> };
@@ -116,6 +117,7 @@ export interface Commands {
   /**
    * `device_add`
    *
+   *
    * Arguments beyond the declared ones are passed to QEMU unchecked (`gen: false`).
    *
    * Features: `json-cli`, `json-cli-hotplug`.
@@ -129,6 +131,7 @@ export interface Commands {
   'display-update': { args: DisplayUpdateArguments; returns: Record<string, never> };
   /**
    * `drive-backup`
+   *
    *
    * @deprecated QEMU marks this deprecated (QAPI feature `deprecated`); it may be removed.
    */
@@ -147,6 +150,7 @@ export interface Commands {
   'getfd': { args: GetfdArguments; returns: Record<string, never> };
   /**
    * `human-monitor-command`
+   *
    *
    * Features: `savevm-monitor-nodes`.
    */
@@ -178,11 +182,13 @@ export interface Commands {
   /**
    * `migrate-pause`
    *
+   *
    * May also be sent with `exec-oob`.
    */
   'migrate-pause': { args: undefined; returns: Record<string, never> };
   /**
    * `migrate-recover`
+   *
    *
    * May also be sent with `exec-oob`.
    */
@@ -198,11 +204,13 @@ export interface Commands {
   /**
    * `nbd-server-add`
    *
+   *
    * @deprecated QEMU marks this deprecated (QAPI feature `deprecated`); it may be removed.
    */
   'nbd-server-add': { args: NbdServerAddArguments; returns: Record<string, never> };
   /**
    * `nbd-server-remove`
+   *
    *
    * @deprecated QEMU marks this deprecated (QAPI feature `deprecated`); it may be removed.
    */
@@ -364,6 +372,7 @@ export interface Commands {
   /**
    * `query-yank`
    *
+   *
    * May also be sent with `exec-oob`.
    */
   'query-yank': { args: undefined; returns: YankInfo[] };
@@ -424,12 +433,14 @@ export interface Commands {
   /**
    * `x-blockdev-amend`
    *
+   *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
    */
   'x-blockdev-amend': { args: XBlockdevAmendArguments; returns: Record<string, never> };
   /**
    * `x-blockdev-change`
+   *
    *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
@@ -438,12 +449,14 @@ export interface Commands {
   /**
    * `x-blockdev-set-iothread`
    *
+   *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
    */
   'x-blockdev-set-iothread': { args: XBlockdevSetIothreadArguments; returns: Record<string, never> };
   /**
    * `x-colo-lost-heartbeat`
+   *
    *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
@@ -452,12 +465,14 @@ export interface Commands {
   /**
    * `x-debug-block-dirty-bitmap-sha256`
    *
+   *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
    */
   'x-debug-block-dirty-bitmap-sha256': { args: BlockDirtyBitmapArguments; returns: XDebugBlockDirtyBitmapSha256Result };
   /**
    * `x-debug-query-block-graph`
+   *
    *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
@@ -466,12 +481,14 @@ export interface Commands {
   /**
    * `x-exit-preconfig`
    *
+   *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
    */
   'x-exit-preconfig': { args: undefined; returns: Record<string, never> };
   /**
    * `x-query-irq`
+   *
    *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
@@ -480,12 +497,14 @@ export interface Commands {
   /**
    * `x-query-jit`
    *
+   *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
    */
   'x-query-jit': { args: undefined; returns: XQueryResult };
   /**
    * `x-query-numa`
+   *
    *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
@@ -494,12 +513,14 @@ export interface Commands {
   /**
    * `x-query-opcount`
    *
+   *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
    */
   'x-query-opcount': { args: undefined; returns: XQueryResult };
   /**
    * `x-query-profile`
+   *
    *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
@@ -508,12 +529,14 @@ export interface Commands {
   /**
    * `x-query-ramblock`
    *
+   *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
    */
   'x-query-ramblock': { args: undefined; returns: XQueryResult };
   /**
    * `x-query-rdma`
+   *
    *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
@@ -522,12 +545,14 @@ export interface Commands {
   /**
    * `x-query-roms`
    *
+   *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
    */
   'x-query-roms': { args: undefined; returns: XQueryResult };
   /**
    * `x-query-usb`
+   *
    *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
@@ -536,12 +561,14 @@ export interface Commands {
   /**
    * `x-query-virtio`
    *
+   *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
    */
   'x-query-virtio': { args: undefined; returns: XQueryVirtioResult[] };
   /**
    * `x-query-virtio-queue-element`
+   *
    *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
@@ -550,6 +577,7 @@ export interface Commands {
   /**
    * `x-query-virtio-queue-status`
    *
+   *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
    */
@@ -557,12 +585,14 @@ export interface Commands {
   /**
    * `x-query-virtio-status`
    *
+   *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
    */
   'x-query-virtio-status': { args: XQueryVirtioStatusArguments; returns: XQueryVirtioStatusResult };
   /**
    * `x-query-virtio-vhost-queue-status`
+   *
    *
    * Unstable (QAPI feature `unstable`): may change incompatibly or be removed.
    * @experimental
@@ -580,6 +610,7 @@ export interface Commands {
   'xen-set-replication': { args: XenSetReplicationArguments; returns: Record<string, never> };
   /**
    * `yank`
+   *
    *
    * May also be sent with `exec-oob`.
    */
@@ -634,6 +665,7 @@ export interface Events {
   MEMORY_FAILURE: MemoryFailureData;
   /**
    * `MEM_UNPLUG_ERROR`
+   *
    *
    * @deprecated QEMU marks this deprecated (QAPI feature `deprecated`); it may be removed.
    */
