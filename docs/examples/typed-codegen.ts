@@ -1,0 +1,11 @@
+// Generating types from code instead of `qmpkit gen`: the same functions the command uses.
+// Run: node dist/docs/examples/typed-codegen.js path/to/qemu/qapi/qapi-schema.json > qmp-types.ts
+import { generateTypeScript } from '../../src/codegen/index.js';
+import { loadQemu72Introspection, QapiSchema } from '../../src/schema/index.js';
+
+const source = process.argv[2];
+const schema =
+  source === undefined
+    ? QapiSchema.fromIntrospection(loadQemu72Introspection()) // derived names: BlockdevAddArguments, ...
+    : QapiSchema.fromQapiFile(source); // QEMU's names and doc comments: BlockdevOptions, ...
+process.stdout.write(generateTypeScript(schema, { source: source ?? 'qmp-schema-7.2.json' }));
