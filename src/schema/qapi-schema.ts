@@ -376,9 +376,10 @@ export class QapiSchema {
       const t = this.#types.get(ref)!;
       if (h.members !== undefined && t.metaType === 'object') {
         const widths = h.members;
+        // Only `int` members are refined: a hint never changes what introspection states plainly.
         const members = t.members.map((m) => {
           const w = widths[m.name];
-          if (w === undefined || this.type(w) === undefined) return m;
+          if (w === undefined || (m.type !== 'int' && m.type !== '[int]') || this.type(w) === undefined) return m;
           return { ...m, type: w };
         });
         this.#types.set(ref, { ...t, members });

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { QmpSchemaError } from '../../src/errors/index.js';
-import { loadQemu72Introspection, loadQemu72Schema, QapiSchema } from '../../src/schema/index.js';
+import {
+  loadQemu72Introspection,
+  loadQemu72Schema,
+  QapiSchema,
+  QEMU_7_2_HINTS,
+  qemuIntrospectionHints,
+} from '../../src/schema/index.js';
 
 // A small introspection in the shape QEMU prints: numbered type names, flattened bases, `default: null`.
 const SMALL = [
@@ -179,4 +185,21 @@ test('the QEMU 7.2 data loads: 1051 entries, 216 commands, 52 events, device_add
   assert.equal(s.typeName('518'), 'BlockdevRef', 'alternate names come from the hints');
   assert.equal(s.validateArguments('device_add', { driver: 'usb-tablet', anything: [1] }), undefined);
   assert.equal(s.validateArguments('device_add', {})?.desc, "Parameter 'driver' is missing");
+});
+
+test('hints refine only `int` members, and are found by QEMU version', () => {
+  assert.equal(qemuIntrospectionHints({ major: 7, minor: 2 }), QEMU_7_2_HINTS);
+  assert.equal(qemuIntrospectionHints({ major: 8, minor: 0 }), undefined);
+  const s = QapiSchema.fromIntrospection(SMALL, {
+    hints: { types: { ThingInfo: { members: { size: 'uint8', id: 'uint8' }, name: 'Thing' } } },
+  });
+  const info = s.type('1');
+  assert.ok(info?.metaType === 'object');
+  assert.deepEqual(
+    info.members.map((m) => m.type),
+    ['str', 'uint8'],
+    'id is a str, so its hint is ignored',
+  );
+  assert.equal(s.typeName('1'), 'Thing');
+  assert.equal(s.validateValue('1', { id: 'x', size: 256 })?.desc, "Parameter 'size' expects uint8_t");
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MAX_NESTING_DEPTH } from '../../src/limits.js';
 import { defaultNumberKind, firstUnexpectedKey, loadQemu72Schema } from '../../src/schema/index.js';
+import type { QmpServerSchema } from '../../src/server/index.js';
 
 const s = loadQemu72Schema();
 const desc = (command: string, args: unknown): string | undefined => s.validateArguments(command, args)?.desc;
@@ -150,4 +151,15 @@ test('firstUnexpectedKey follows QEMU 7.2 hash order, not input order', () => {
   assert.equal(firstUnexpectedKey(['b', 'a', 'c'], []), 'b');
   assert.equal(firstUnexpectedKey(['q', 'zz', 'mmm', 'a-b-c', 'id9'], []), 'mmm');
   assert.equal(desc('query-status', { q: 1, zz: 2, mmm: 3, 'a-b-c': 4, id9: 5 }), "Parameter 'mmm' is unexpected");
+});
+
+test('QapiSchema fits the server framework and shell contracts', () => {
+  const forServer: QmpServerSchema = s;
+  assert.equal(forServer.command('migrate-pause')?.allowOob, true);
+  assert.equal(
+    forServer.validateArguments('eject', { device: 5 }, { numberKind: () => undefined })?.desc,
+    "Invalid parameter type for 'device', expected: string",
+  );
+  assert.equal(s.commandNames().includes('query-status'), true);
+  assert.equal(s.allowsOob('yank'), true);
 });
