@@ -238,11 +238,6 @@ export class QapiSchema {
     return [...new Set(out)];
   }
 
-  /** True when the definition carries the feature (`deprecated`, `unstable`, ...). */
-  static hasFeature(def: { features: readonly string[] }, feature: string): boolean {
-    return def.features.includes(feature);
-  }
-
   // ---- internals -------------------------------------------------------------------------------
 
   #objectsOf(ref: QapiTypeRef, depth = 0): QapiObjectType[] {
