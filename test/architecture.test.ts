@@ -15,7 +15,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   wire: ['errors', 'limits'],
   protocol: ['wire', 'errors', 'limits'],
   transport: ['errors', 'limits', 'trace'],
-  client: ['transport', 'protocol', 'wire', 'errors', 'limits', 'trace', 'qapi'],
+  client: ['transport', 'protocol', 'wire', 'schema', 'errors', 'limits', 'trace', 'qapi'],
   server: ['transport', 'protocol', 'wire', 'schema', 'errors', 'limits', 'trace'],
   schema: ['errors', 'limits'],
   codegen: ['schema', 'errors', 'limits'],

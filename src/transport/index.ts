@@ -1,4 +1,5 @@
 // transport/: the address grammar (QEMU's own forms), and connect/listen for unix, tcp, tls,
 // inherited fds and stdio. The only folder that opens sockets. Imports errors, limits, trace.
 export { addressFlag, formatAddress, parseAddress, type QmpAddress, type QmpAddressOptions } from './address.js';
+export { connectTransport, type QmpConnectOptions, type QmpTlsOptions, type QmpTransport } from './connect.js';
 export { listenTransport, type QmpListenOptions, type QmpListenTransport } from './listen.js';

@@ -1,0 +1,251 @@
+import { QmpLimitError, QmpUsageError } from '../errors/qmp-error.js';
+import { MAX_QUEUED_EVENTS } from '../limits.js';
+import type { QmpEvent } from '../protocol/messages.js';
+import { traceAnomaly } from '../trace/trace.js';
+import { Deadline } from './deadline.js';
+
+/** A partial object matched member by member against event data, or a predicate on the event. */
+export type QmpEventMatch<D> = Partial<D> | ((event: QmpEvent<D>) => boolean);
+
+/** Options of `events()`. */
+export interface QmpEventsOptions<N extends string, D> {
+  /** Only these event names (all when absent). */
+  names?: readonly N[];
+  /** Only events for which this returns true. */
+  filter?: (event: QmpEvent<D>) => boolean;
+  /** Events buffered while the consumer is slow; past it the oldest is dropped and counted (default {@link MAX_QUEUED_EVENTS}). */
+  maxQueued?: number;
+  /** Ends the iteration. */
+  signal?: AbortSignal;
+}
+
+/** Options of `waitForEvent()`. */
+export interface QmpWaitOptions<D> {
+  /** Partial data (compared member by member, nested objects too) or a predicate on the event. */
+  match?: QmpEventMatch<D>;
+  /** Deadline in ms; rejects with `QMP_ERR_TIMEOUT`. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** The async iterator returned by `events()`: also tells how many events it had to drop. */
+export interface QmpEventIterator<T> extends AsyncIterableIterator<T> {
+  /** Events dropped because the buffer was full. */
+  readonly dropped: number;
+  /** Events waiting in the buffer. */
+  readonly queued: number;
+}
+
+type AnyEvent = QmpEvent<unknown>;
+
+function partialMatch(want: unknown, have: unknown): boolean {
+  if (want === have) return true;
+  if (typeof want !== 'object' || want === null) return false;
+  if (typeof have !== 'object' || have === null) return false;
+  if (Array.isArray(want)) {
+    return Array.isArray(have) && want.length === have.length && want.every((w, i) => partialMatch(w, have[i]));
+  }
+  for (const [k, v] of Object.entries(want)) {
+    if (!partialMatch(v, (have as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+/** True when `event` satisfies `match` (a partial data object or a predicate). */
+export function eventMatches<D>(event: QmpEvent<D>, match: QmpEventMatch<D> | undefined): boolean {
+  if (match === undefined) return true;
+  if (typeof match === 'function') return match(event);
+  return partialMatch(match, event.data ?? {});
+}
+
+class Subscription {
+  readonly names: ReadonlySet<string> | undefined;
+  readonly filter: ((e: AnyEvent) => boolean) | undefined;
+  readonly max: number;
+  readonly queue: AnyEvent[] = [];
+  dropped = 0;
+  ended = false;
+  endError: Error | undefined;
+  waiter: ((r: IteratorResult<AnyEvent>) => void) | undefined;
+  waiterReject: ((e: Error) => void) | undefined;
+
+  constructor(names: readonly string[] | undefined, filter: ((e: AnyEvent) => boolean) | undefined, max: number) {
+    this.names = names === undefined ? undefined : new Set(names);
+    this.filter = filter;
+    this.max = max;
+  }
+
+  offer(ev: AnyEvent): void {
+    if (this.ended) return;
+    if (this.names && !this.names.has(ev.event)) return;
+    if (this.filter && !this.filter(ev)) return;
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      this.waiterReject = undefined;
+      w({ value: ev, done: false });
+      return;
+    }
+    if (this.queue.length >= this.max) {
+      this.queue.shift();
+      this.dropped++;
+      traceAnomaly('client', 'events', `iterator buffer full (${this.max}): dropped the oldest event`);
+    }
+    this.queue.push(ev);
+  }
+
+  end(err?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.endError = err;
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      this.waiterReject = undefined;
+      w({ value: undefined, done: true });
+    }
+  }
+}
+
+/**
+ * Delivers events to handlers, bounded iterators and one-shot waiters. A handler that throws is
+ * traced and does not stop delivery to the others.
+ */
+export class EventHub {
+  readonly #handlers = new Map<string, Set<(e: AnyEvent) => void>>();
+  readonly #subs = new Set<Subscription>();
+  readonly #waiters = new Set<{
+    name: string;
+    match: QmpEventMatch<unknown> | undefined;
+    resolve: (e: AnyEvent) => void;
+    reject: (e: Error) => void;
+  }>();
+  #endedWith: Error | undefined;
+  #ended = false;
+
+  /** Adds a handler for one event name, or `'*'` for all. */
+  on(name: string, handler: (e: AnyEvent) => void): void {
+    let set = this.#handlers.get(name);
+    if (!set) this.#handlers.set(name, (set = new Set()));
+    set.add(handler);
+  }
+
+  off(name: string, handler: (e: AnyEvent) => void): void {
+    this.#handlers.get(name)?.delete(handler);
+  }
+
+  dispatch(ev: AnyEvent): void {
+    for (const key of [ev.event, '*']) {
+      const set = this.#handlers.get(key);
+      if (!set) continue;
+      for (const h of [...set]) {
+        try {
+          h(ev);
+        } catch (err) {
+          traceAnomaly('client', 'events', `event handler threw: ${String(err)}`, err);
+          queueMicrotask(() => {
+            throw err;
+          });
+        }
+      }
+    }
+    for (const s of this.#subs) s.offer(ev);
+    for (const w of [...this.#waiters]) {
+      if (w.name !== ev.event) continue;
+      let ok: boolean;
+      try {
+        ok = eventMatches(ev, w.match);
+      } catch (err) {
+        this.#waiters.delete(w);
+        w.reject(err instanceof Error ? err : new QmpUsageError(String(err)));
+        continue;
+      }
+      if (ok) {
+        this.#waiters.delete(w);
+        w.resolve(ev);
+      }
+    }
+  }
+
+  iterate(options: QmpEventsOptions<string, unknown>): QmpEventIterator<AnyEvent> {
+    const max = options.maxQueued ?? MAX_QUEUED_EVENTS;
+    if (!(max >= 1)) throw new QmpLimitError(`maxQueued must be at least 1 (got ${max})`, 'maxQueued', max);
+    const sub = new Subscription(options.names, options.filter as ((e: AnyEvent) => boolean) | undefined, max);
+    if (this.#ended) sub.end(this.#endedWith);
+    else this.#subs.add(sub);
+    const signal = options.signal;
+    const onAbort = (): void => {
+      this.#subs.delete(sub);
+      sub.end();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    const finish = (): void => {
+      this.#subs.delete(sub);
+      signal?.removeEventListener('abort', onAbort);
+      sub.end();
+    };
+    const it: QmpEventIterator<AnyEvent> = {
+      get dropped() {
+        return sub.dropped;
+      },
+      get queued() {
+        return sub.queue.length;
+      },
+      next: () => {
+        const ev = sub.queue.shift();
+        if (ev !== undefined) return Promise.resolve({ value: ev, done: false });
+        if (sub.ended) {
+          signal?.removeEventListener('abort', onAbort);
+          return Promise.resolve({ value: undefined, done: true });
+        }
+        return new Promise<IteratorResult<AnyEvent>>((resolve, reject) => {
+          sub.waiter = resolve;
+          sub.waiterReject = reject;
+        });
+      },
+      return: () => {
+        finish();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]() {
+        return it;
+      },
+    };
+    return it;
+  }
+
+  wait(name: string, options: QmpWaitOptions<unknown>): Promise<AnyEvent> {
+    if (this.#ended) return Promise.reject(this.#endedWith ?? new QmpUsageError('the client is closed'));
+    return new Promise<AnyEvent>((resolve, reject) => {
+      const w = {
+        name,
+        match: options.match,
+        resolve: (e: AnyEvent) => {
+          deadline.clear();
+          resolve(e);
+        },
+        reject: (e: Error) => {
+          deadline.clear();
+          reject(e);
+        },
+      };
+      const deadline = new Deadline(`waiting for event ${name}`, options.timeoutMs, options.signal, (err) => {
+        this.#waiters.delete(w);
+        reject(err);
+      });
+      if (options.signal?.aborted) return;
+      this.#waiters.add(w);
+    });
+  }
+
+  /** Ends every iterator (they finish normally) and rejects every waiter with `err`. */
+  end(err: Error): void {
+    this.#ended = true;
+    this.#endedWith = err;
+    for (const s of this.#subs) s.end(err);
+    this.#subs.clear();
+    for (const w of [...this.#waiters]) w.reject(err);
+    this.#waiters.clear();
+  }
+}

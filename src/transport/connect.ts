@@ -1,0 +1,144 @@
+import { connect as netConnect, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import { QmpAbortedError, QmpConnectionError, QmpTimeoutError, QmpUsageError } from '../errors/qmp-error.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from '../limits.js';
+import { formatAddress, parseAddress, type QmpAddress } from './address.js';
+
+/** TLS options for a TCP address: `node:tls` connection options (`ca`, `cert`, `key`, `servername`, ...). */
+export type QmpTlsOptions = Pick<
+  ConnectionOptions,
+  | 'ca'
+  | 'cert'
+  | 'key'
+  | 'passphrase'
+  | 'pfx'
+  | 'servername'
+  | 'rejectUnauthorized'
+  | 'checkServerIdentity'
+  | 'minVersion'
+>;
+
+/** Options of {@link connectTransport}. */
+export interface QmpConnectOptions {
+  /** Deadline for the socket (and TLS handshake), in ms. Default {@link DEFAULT_CONNECT_TIMEOUT_MS}. */
+  timeoutMs?: number;
+  /** Cancels the attempt. */
+  signal?: AbortSignal | undefined;
+  /**
+   * TLS over TCP. Certificates are verified by default (`rejectUnauthorized` stays true unless you
+   * set it false). `true` means TLS with the system CAs.
+   */
+  tls?: QmpTlsOptions | true | undefined;
+}
+
+/** What a connected transport is: a stream, plus a label naming the peer for errors and traces. */
+export interface QmpTransport {
+  readonly stream: Duplex;
+  readonly label: string;
+  /** True when writes should be followed by a separate one-byte record (QEMU 7.2's TLS stall). */
+  readonly tls: boolean;
+}
+
+const HINTS: Record<string, string> = {
+  ENOENT: 'no such socket (is QEMU running with -qmp on this path?)',
+  ECONNREFUSED: 'connection refused (nothing is listening there)',
+  EACCES: 'permission denied (check the socket file and its directory permissions)',
+  EPERM: 'operation not permitted',
+  ENOTSOCK: 'the path is not a socket',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENOTFOUND: 'host name not found',
+};
+
+function describe(err: NodeJS.ErrnoException, label: string): QmpConnectionError {
+  const code = err.code ?? 'ERROR';
+  const why = HINTS[code] ?? err.message;
+  return new QmpConnectionError('QMP_ERR_CONNECT', `Cannot connect to ${label}: ${code}: ${why}`, {
+    address: label,
+    syscallCode: err.code,
+    cause: err,
+  });
+}
+
+function isDuplex(v: unknown): v is Duplex {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Duplex).write === 'function' &&
+    typeof (v as Duplex).on === 'function'
+  );
+}
+
+/**
+ * Opens a connection to a QMP server: a socket path, `host:port`, `unix:PATH`, `tcp:HOST:PORT`
+ * (QEMU's `,server=on,wait=off` suffixes are ignored here), `fd:N`, or an already connected `Duplex`,
+ * which is used as is. Rejects with `QMP_ERR_CONNECT` naming the address (ENOENT, ECONNREFUSED,
+ * EACCES...), `QMP_ERR_CONNECT_TIMEOUT`, or `QMP_ERR_ABORTED`.
+ */
+export function connectTransport(
+  target: string | QmpAddress | Duplex,
+  options: QmpConnectOptions = {},
+): Promise<QmpTransport> {
+  if (isDuplex(target)) return Promise.resolve({ stream: target, label: 'stream', tls: false });
+  let addr: QmpAddress;
+  try {
+    addr = typeof target === 'string' ? parseAddress(target) : target;
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const label = typeof target === 'string' ? target : formatAddress(addr);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const useTls = options.tls !== undefined;
+  if (useTls && addr.kind !== 'tcp') {
+    return Promise.reject(new QmpUsageError(`TLS needs a TCP address, not ${label}`));
+  }
+  if (addr.kind === 'stdio')
+    return Promise.reject(new QmpUsageError('A client cannot connect to "stdio"; give a socket address'));
+  if (options.signal?.aborted) {
+    return Promise.reject(new QmpAbortedError(`Connecting to ${label} was aborted`, { cause: options.signal.reason }));
+  }
+  return new Promise<QmpTransport>((resolve, reject) => {
+    let sock: Socket;
+    const readyEvent = useTls ? 'secureConnect' : 'connect';
+    if (addr.kind === 'unix') sock = netConnect({ path: addr.path, allowHalfOpen: true });
+    else if (addr.kind === 'fd') sock = netConnectFd(addr.fd);
+    else if (useTls) {
+      const tlsOpts: ConnectionOptions = options.tls === true ? {} : { ...options.tls };
+      sock = tlsConnect({ host: addr.host, port: addr.port, servername: addr.host, ...tlsOpts });
+    } else sock = netConnect({ host: addr.host, port: addr.port, allowHalfOpen: true });
+    const timer = setTimeout(() => {
+      finish(
+        new QmpTimeoutError(`Connecting to ${label} timed out after ${timeoutMs} ms`, timeoutMs, {
+          code: 'QMP_ERR_CONNECT_TIMEOUT',
+        }),
+      );
+    }, timeoutMs);
+    const onAbort = (): void =>
+      finish(new QmpAbortedError(`Connecting to ${label} was aborted`, { cause: options.signal?.reason }));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const onError = (err: NodeJS.ErrnoException): void => finish(describe(err, label));
+    function finish(err?: Error): void {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      sock.off('error', onError);
+      sock.off(readyEvent, onReady);
+      if (err) {
+        sock.destroy();
+        reject(err);
+      } else resolve({ stream: sock, label, tls: useTls });
+    }
+    function onReady(): void {
+      sock.setNoDelay(true);
+      finish();
+    }
+    sock.once('error', onError);
+    if (addr.kind === 'fd') queueMicrotask(onReady);
+    else sock.once(readyEvent, onReady);
+  });
+}
+
+function netConnectFd(fd: number): Socket {
+  // An inherited, already connected socket (e.g. a socketpair end passed by a launcher).
+  return new Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+}

@@ -1,0 +1,336 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { QmpClient } from '../../src/client/index.js';
+import {
+  QmpAbortedError,
+  QmpCommandError,
+  QmpConnectionError,
+  QmpLimitError,
+  QmpStateError,
+  QmpTimeoutError,
+  QmpUsageError,
+} from '../../src/errors/index.js';
+import { FakeQmp, GREETING, within } from './fake-qmp.js';
+
+test('good connect: greeting, negotiation with oob, a command', async () => {
+  const fake = new FakeQmp();
+  fake.onRequest = (req, f) =>
+    f.reply(req, req.execute === 'query-status' ? { status: 'running', singlestep: false, running: true } : {});
+  const qmp = await QmpClient.connect(fake.client, { timeoutMs: 2000 });
+  assert.equal(qmp.state, 'ready');
+  assert.deepEqual(qmp.greeting, GREETING);
+  assert.equal(qmp.oobEnabled, true);
+  assert.deepEqual(fake.requests[0], { execute: 'qmp_capabilities', arguments: { enable: ['oob'] }, id: 1 });
+  assert.deepEqual(await qmp.execute('query-status'), { status: 'running', singlestep: false, running: true });
+  await qmp.close();
+  assert.equal(qmp.state, 'closed');
+  await assert.rejects(
+    qmp.execute('query-status'),
+    (e: unknown) => e instanceof QmpStateError && e.code === 'QMP_ERR_CLOSED',
+  );
+});
+
+test('negotiate: false skips qmp_capabilities; oob: false does not enable oob', async () => {
+  const a = new FakeQmp();
+  const qa = await QmpClient.connect(a.client, { negotiate: false });
+  assert.equal(a.requests.length, 0);
+  assert.equal(qa.state, 'ready');
+  await qa.close();
+  const b = new FakeQmp();
+  const qb = await QmpClient.connect(b.client, { oob: false });
+  assert.deepEqual(b.requests[0], { execute: 'qmp_capabilities', id: 1 });
+  assert.equal(qb.oobEnabled, false);
+  await assert.rejects(
+    qb.executeOob('migrate-pause'),
+    (e: unknown) => e instanceof QmpStateError && e.code === 'QMP_ERR_STATE',
+  );
+  await qb.close();
+});
+
+test('refused connects name the address: ENOENT and ECONNREFUSED', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-c-'));
+  try {
+    const path = join(dir, 'nope.sock');
+    await assert.rejects(QmpClient.connect(path, { timeoutMs: 2000 }), (e: unknown) => {
+      assert.ok(e instanceof QmpConnectionError);
+      assert.equal(e.code, 'QMP_ERR_CONNECT');
+      assert.equal(e.syscallCode, 'ENOENT');
+      assert.ok(e.message.includes(path));
+      return true;
+    });
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    await assert.rejects(QmpClient.connect(`127.0.0.1:${port}`, { timeoutMs: 2000 }), (e: unknown) => {
+      assert.ok(e instanceof QmpConnectionError);
+      assert.equal(e.syscallCode, 'ECONNREFUSED');
+      assert.ok(e.message.includes(`127.0.0.1:${port}`));
+      return true;
+    });
+    await assert.rejects(QmpClient.connect('tcp:nohost', {}), QmpUsageError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a server that never greets times out with QMP_ERR_CONNECT_TIMEOUT', async () => {
+  const fake = new FakeQmp({ greeting: false });
+  const r = await within(QmpClient.connect(fake.client, { timeoutMs: 150 }), 2000);
+  assert.ok(r.error instanceof QmpTimeoutError);
+  assert.equal(r.error.code, 'QMP_ERR_CONNECT_TIMEOUT');
+  assert.ok(r.ms >= 140);
+  assert.ok(fake.client.destroyed, 'the socket is closed');
+});
+
+test('a server that greets with garbage is a protocol error', async () => {
+  const fake = new FakeQmp({ greeting: { hello: 1 } });
+  await assert.rejects(
+    QmpClient.connect(fake.client, { timeoutMs: 1000 }),
+    (e: unknown) => e instanceof Error && 'code' in e && e.code === 'QMP_ERR_PROTOCOL',
+  );
+});
+
+test('events before the greeting and before the qmp_capabilities reply do not break the session', async () => {
+  const fake = new FakeQmp({ greeting: false });
+  fake.event('RTC_CHANGE', { offset: 1, 'qom-path': '/x' });
+  fake.send(GREETING);
+  fake.onRequest = (req, f) => {
+    f.event('STOP');
+    f.reply(req, {});
+  };
+  const qmp = await QmpClient.connect(fake.client, { timeoutMs: 1000 });
+  const seen: string[] = [];
+  qmp.on('*', (e) => seen.push(e.event));
+  const stopped = qmp.waitForEvent('STOP', { timeoutMs: 1000 });
+  await qmp.execute('stop');
+  await stopped;
+  assert.deepEqual(seen, ['STOP']);
+  await qmp.close();
+});
+
+test('pipelined commands are matched by id, whatever the reply order', async () => {
+  const fake = new FakeQmp();
+  const held: Array<{ id?: unknown; n: unknown }> = [];
+  fake.onRequest = (req, f) => {
+    if (req.execute === 'qmp_capabilities') return f.reply(req, {});
+    held.push({ id: req.id, n: req.arguments?.['n'] });
+    if (held.length === 50) for (const h of held.reverse()) f.send({ return: { n: h.n }, id: h.id });
+  };
+  const qmp = await QmpClient.connect(fake.client, { oob: false });
+  const calls = Array.from({ length: 50 }, (_, n) => qmp.executeRaw('echo', { n }));
+  const results = await Promise.all(calls);
+  assert.deepEqual(
+    results,
+    Array.from({ length: 50 }, (_, n) => ({ n })),
+  );
+  await qmp.close();
+});
+
+test('an error reply rejects with QmpCommandError keeping class, desc and the command', async () => {
+  const fake = new FakeQmp();
+  fake.onRequest = (req, f) =>
+    req.execute === 'eject' ? f.error(req, 'DeviceNotFound', "Device 'x' not found") : f.reply(req, {});
+  const qmp = await QmpClient.connect(fake.client);
+  await assert.rejects(qmp.executeRaw('eject', { id: 'x' }), (e: unknown) => {
+    assert.ok(e instanceof QmpCommandError);
+    assert.equal(e.code, 'QMP_ERR_COMMAND');
+    assert.equal(e.errorClass, 'DeviceNotFound');
+    assert.equal(e.desc, "Device 'x' not found");
+    assert.equal(e.command, 'eject');
+    assert.deepEqual(e.arguments, { id: 'x' });
+    return true;
+  });
+  await qmp.close();
+});
+
+test('an id-less error reply belongs to the oldest in-band command waiting', async () => {
+  const fake = new FakeQmp();
+  let first: { id?: unknown } | undefined;
+  fake.onRequest = (req, f) => {
+    if (req.execute === 'qmp_capabilities') return f.reply(req, {});
+    if (req.execute === 'a') {
+      first = req;
+      return;
+    }
+    f.send({ error: { class: 'GenericError', desc: 'JSON parse error, expecting value' } });
+    if (first) f.reply(first, {});
+  };
+  const qmp = await QmpClient.connect(fake.client, { oob: false });
+  const a = qmp.executeRaw('a');
+  const b = qmp.executeRaw('b');
+  await assert.rejects(
+    a,
+    (e: unknown) => e instanceof QmpCommandError && e.desc === 'JSON parse error, expecting value' && e.command === 'a',
+  );
+  // The reply with a's id came after: a is gone, so it is dropped and b still waits; answer b.
+  fake.reply({ id: 3 }, { b: true });
+  assert.deepEqual(await b, { b: true });
+  await qmp.close();
+});
+
+test('replies with unknown ids are dropped, not fatal', async () => {
+  const fake = new FakeQmp();
+  fake.onRequest = (req, f) => {
+    if (req.execute === 'x') f.send({ return: {}, id: 'nobody' });
+    f.reply(req, { ok: 1 });
+  };
+  const qmp = await QmpClient.connect(fake.client);
+  assert.deepEqual(await qmp.executeRaw('x'), { ok: 1 });
+  assert.equal(qmp.state, 'ready');
+  await qmp.close();
+});
+
+test('per-call timeout and abort reject with their own errors; late replies are discarded by id', async () => {
+  const fake = new FakeQmp();
+  const late: Array<{ id?: unknown }> = [];
+  fake.onRequest = (req, f) => {
+    if (req.execute === 'slow') late.push(req);
+    else f.reply(req, { fast: true });
+  };
+  const qmp = await QmpClient.connect(fake.client, { oob: false });
+  const t = await within(qmp.executeRaw('slow', {}, { timeoutMs: 50 }), 1000);
+  assert.ok(t.error instanceof QmpTimeoutError && t.error.code === 'QMP_ERR_TIMEOUT');
+  const ac = new AbortController();
+  const p = qmp.executeRaw('slow', {}, { signal: ac.signal });
+  await fake.waitRequests(3);
+  ac.abort(new Error('user gave up'));
+  await assert.rejects(p, (e: unknown) => e instanceof QmpAbortedError && e.code === 'QMP_ERR_ABORTED');
+  const preAborted = AbortSignal.abort();
+  await assert.rejects(qmp.executeRaw('x', {}, { signal: preAborted }), QmpAbortedError);
+  for (const r of late) fake.reply(r, { late: true });
+  assert.deepEqual(await qmp.executeRaw('next'), { fast: true });
+  assert.equal(qmp.pendingCount, 0);
+  await qmp.close();
+});
+
+test('disconnect mid-pipeline: every pending call rejects within 100 ms, iterators end, waits reject', async () => {
+  const fake = new FakeQmp();
+  fake.onRequest = (req, f) => {
+    if (req.execute === 'qmp_capabilities') f.reply(req, {});
+  };
+  const qmp = await QmpClient.connect(fake.client, { oob: false });
+  const calls = Array.from({ length: 20 }, () => qmp.executeRaw('query-status'));
+  const iter = qmp.events();
+  const next = iter.next();
+  const wait = qmp.waitForEvent('STOP');
+  await fake.waitRequests(21);
+  const t0 = Date.now();
+  fake.server.destroy();
+  const results = await Promise.allSettled(calls);
+  assert.ok(Date.now() - t0 < 100, `took ${Date.now() - t0} ms`);
+  for (const r of results) {
+    assert.equal(r.status, 'rejected');
+    const e = (r as PromiseRejectedResult).reason as QmpConnectionError;
+    assert.ok(e instanceof QmpConnectionError);
+    assert.equal(e.code, 'QMP_ERR_DISCONNECTED');
+    assert.match(e.message, /may or may not have run/);
+  }
+  assert.deepEqual(await next, { value: undefined, done: true });
+  await assert.rejects(wait, QmpConnectionError);
+  const reason = await qmp.closed;
+  assert.ok(reason instanceof QmpConnectionError);
+  assert.equal(qmp.state, 'closed');
+});
+
+test('EOF after quit is success', async () => {
+  const fake = new FakeQmp();
+  fake.onRequest = (req, f) => {
+    if (req.execute === 'quit') {
+      f.event('SHUTDOWN', { guest: false, reason: 'host-qmp-quit' });
+      f.server.destroy();
+      return;
+    }
+    f.reply(req, {});
+  };
+  const qmp = await QmpClient.connect(fake.client);
+  assert.deepEqual(await qmp.execute('quit'), {});
+  assert.equal(await qmp.closed, undefined);
+});
+
+test('with OOB, at most 8 in-band commands are written; exec-oob overtakes the held ones', async () => {
+  const fake = new FakeQmp();
+  const waiting: Array<{ id?: unknown }> = [];
+  fake.onRequest = (req, f) => {
+    if (req.execute === 'qmp_capabilities') return f.reply(req, {});
+    if (req['exec-oob']) return f.reply(req, { oob: true });
+    waiting.push(req);
+  };
+  const qmp = await QmpClient.connect(fake.client);
+  const calls = Array.from({ length: 20 }, (_, i) => qmp.executeRaw('query-name', { i }));
+  await fake.waitRequests(9);
+  assert.equal(fake.requests.length, 9, '8 in-band + negotiation');
+  assert.deepEqual(await qmp.executeOob('migrate-pause'), { oob: true });
+  while (waiting.length > 0) {
+    fake.reply(waiting.shift()!, {});
+    if (waiting.length === 0 && fake.requests.length < 22) await fake.waitRequests(fake.requests.length + 1);
+  }
+  await Promise.all(calls);
+  const order = fake.requests.filter((r) => r.execute === 'query-name').map((r) => r.arguments?.['i']);
+  assert.deepEqual(
+    order,
+    Array.from({ length: 20 }, (_, i) => i),
+  );
+  await qmp.close();
+});
+
+test('maxMessageBytes: a reply past the limit fails the session with QMP_ERR_LIMIT', async () => {
+  const fake = new FakeQmp();
+  fake.onRequest = (req, f) => f.reply(req, req.execute === 'big' ? 'x'.repeat(200) : {});
+  const qmp = await QmpClient.connect(fake.client, { maxMessageBytes: 200 });
+  await assert.rejects(
+    qmp.executeRaw('big'),
+    (e: unknown) => e instanceof QmpLimitError && e.limit === 'maxMessageBytes',
+  );
+  assert.equal(qmp.state, 'closed');
+  assert.ok((await qmp.closed) instanceof QmpLimitError);
+});
+
+test('maxPendingCommands: at the limit works, one past rejects and the session survives', async () => {
+  const fake = new FakeQmp();
+  const held: Array<{ id?: unknown }> = [];
+  fake.onRequest = (req, f) => {
+    if (req.execute === 'qmp_capabilities' || held.length >= 3) f.reply(req, { n: req.execute });
+    else held.push(req);
+  };
+  const qmp = await QmpClient.connect(fake.client, { maxPendingCommands: 3, oob: false });
+  const ok = [qmp.executeRaw('a'), qmp.executeRaw('b'), qmp.executeRaw('c')];
+  await assert.rejects(
+    qmp.executeRaw('d'),
+    (e: unknown) => e instanceof QmpLimitError && e.limit === 'maxPendingCommands',
+  );
+  await fake.waitRequests(4);
+  for (const h of held) fake.reply(h, {});
+  await Promise.all(ok);
+  assert.deepEqual(await qmp.executeRaw('e'), { n: 'e' });
+  await qmp.close();
+});
+
+test('events(): names filter, bounded buffer with a dropped count; waitForEvent match', async () => {
+  const fake = new FakeQmp();
+  const qmp = await QmpClient.connect(fake.client);
+  const it = qmp.events({ names: ['DEVICE_TRAY_MOVED'], maxQueued: 2 });
+  const trayOpen = qmp.waitForEvent('DEVICE_TRAY_MOVED', { match: { 'tray-open': true }, timeoutMs: 1000 });
+  const byFn = qmp.waitForEvent('DEVICE_TRAY_MOVED', { match: (e) => e.data?.id === 'cd2', timeoutMs: 1000 });
+  for (const [id, open] of [
+    ['cd0', false],
+    ['cd1', true],
+    ['cd2', false],
+  ] as const) {
+    fake.event('DEVICE_TRAY_MOVED', { device: '', id, 'tray-open': open });
+  }
+  fake.event('STOP');
+  assert.equal((await trayOpen).data?.id, 'cd1');
+  assert.equal((await byFn).data?.id, 'cd2');
+  await qmp.executeRaw('sync');
+  assert.equal(it.dropped, 1);
+  assert.equal((await it.next()).value?.data?.id, 'cd1');
+  assert.equal((await it.next()).value?.data?.id, 'cd2');
+  await assert.rejects(qmp.waitForEvent('RESUME', { timeoutMs: 30 }), QmpTimeoutError);
+  await qmp.close();
+  assert.equal((await it.next()).done, true);
+});
