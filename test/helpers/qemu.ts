@@ -41,6 +41,8 @@ export const MACHINES = {
 
 export interface QemuOptions {
   machine?: keyof typeof MACHINES;
+  /** Explicit machine options, used instead of `machine`/`cdrom` (the monitor is still added). */
+  args?: readonly string[];
   /** Add the IDE cd-rom (q35 only). With `cdImage: true` a small image is inserted. */
   cdrom?: boolean | 'media';
   /** Use `-chardev ... -mon chardev=qmp0,mode=control,pretty=on` instead of `-qmp`. */
@@ -79,8 +81,8 @@ function tryConnect(path: string): Promise<boolean> {
 export async function startQemu(opts: QemuOptions = {}): Promise<QemuInstance> {
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-qemu-'));
   const socketPath = join(dir, 'qmp.sock');
-  const argv: string[] = [...MACHINES[opts.machine ?? 'none']];
-  if (opts.cdrom) {
+  const argv: string[] = opts.args ? [...opts.args] : [...MACHINES[opts.machine ?? 'none']];
+  if (opts.cdrom && !opts.args) {
     let drive = 'if=none,id=cd0,media=cdrom';
     if (opts.cdrom === 'media') {
       const img = join(dir, 'cd.img');
