@@ -1,0 +1,205 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex, Writable } from 'node:stream';
+import { QmpClient } from '../client/index.js';
+import { QmpAbortedError, QmpError, QmpUsageError } from '../errors/qmp-error.js';
+import { LAUNCH_SHUTDOWN_TIMEOUT_MS, LAUNCH_START_TIMEOUT_MS, LAUNCH_STDERR_TAIL_LINES } from '../limits.js';
+import { debug } from '../trace/index.js';
+import { listenTransport, type QmpListenTransport } from '../transport/index.js';
+import { launchFailure, type QemuExitStatus, QemuProcess } from './qemu-process.js';
+import { StderrTail } from './stderr-tail.js';
+
+/** Options of {@link launch}. */
+export interface LaunchOptions {
+  /** QEMU's command line, binary first: `['qemu-system-x86_64', '-machine', 'none', ...]`. Do not add a QMP monitor: the launcher wires its own. */
+  readonly argv: readonly string[];
+  /** Deadline for QEMU to start, connect its monitor and greet, in ms (default `LAUNCH_START_TIMEOUT_MS`). */
+  readonly startTimeoutMs?: number;
+  /** Wait after `quit`, and again after SIGTERM, before escalating, in ms (default `LAUNCH_SHUTDOWN_TIMEOUT_MS`). */
+  readonly shutdownTimeoutMs?: number;
+  /** Lines of stderr kept for error reports (default `LAUNCH_STDERR_TAIL_LINES`). */
+  readonly stderrTailLines?: number;
+  /** Also copy QEMU's stderr here as it arrives (the CLI passes `process.stderr`). */
+  readonly stderr?: Writable;
+  /** QEMU's stdout: discarded (default) or shared with this process. */
+  readonly stdout?: 'ignore' | 'inherit';
+  /** Environment for QEMU (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Working directory for QEMU. */
+  readonly cwd?: string;
+  /** Negotiate capabilities (default true). */
+  readonly negotiate?: boolean;
+  /** Aborts the start: QEMU is killed and `launch` rejects with `QMP_ERR_ABORTED`. */
+  readonly signal?: AbortSignal;
+}
+
+/** The chardev id of the launcher's monitor (visible in `query-chardev`). */
+export const LAUNCH_CHARDEV_ID = 'qmpkit-qmp';
+
+/** QEMU's option syntax doubles commas inside a value. */
+const qemuOptValue = (s: string): string => s.replaceAll(',', ',,');
+
+/**
+ * Starts QEMU with a private QMP monitor and resolves with a connected client once QEMU has greeted.
+ *
+ * The launcher listens on a unix socket in a fresh 0700 temp dir and has QEMU connect to it as a
+ * client (`-chardev socket,path=...` without `server=on`), so there is no polling and no port: the
+ * first connection is QEMU. The socket and its dir are removed as soon as QEMU is connected.
+ *
+ * When QEMU fails to start (bad option, missing binary, exits or crashes before greeting, or the
+ * deadline passes) it is killed and `launch` rejects with `QmpLaunchError` carrying the exit code or
+ * signal, the command line and the tail of QEMU's stderr. If this process exits without `close()`,
+ * QEMU is killed with it.
+ */
+export async function launch(options: LaunchOptions): Promise<QemuProcess> {
+  const [binary, ...args] = options.argv;
+  if (binary === undefined || binary === '') throw new QmpUsageError('launch: argv must start with the QEMU binary');
+  const startTimeoutMs = options.startTimeoutMs ?? LAUNCH_START_TIMEOUT_MS;
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? LAUNCH_SHUTDOWN_TIMEOUT_MS;
+  const tail = new StderrTail(options.stderrTailLines ?? LAUNCH_STDERR_TAIL_LINES);
+  if (options.signal?.aborted) throw new QmpAbortedError('launch() was aborted', { cause: options.signal.reason });
+
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-'));
+  const socketPath = join(dir, 'qmp.sock');
+  const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
+  let onConnection: (stream: Duplex) => void = (stream) => stream.destroy();
+  let listener: QmpListenTransport;
+  try {
+    listener = await listenTransport(`unix:${socketPath}`, { onConnection: (s) => onConnection(s) });
+  } catch (err) {
+    removeDir();
+    throw err;
+  }
+
+  const argv = [
+    binary,
+    ...args,
+    '-chardev',
+    `socket,id=${LAUNCH_CHARDEV_ID},path=${qemuOptValue(socketPath)}`,
+    '-mon',
+    `chardev=${LAUNCH_CHARDEV_ID},mode=control`,
+  ];
+  debug('launcher: spawning %o', argv);
+  const child = spawn(binary, argv.slice(1), {
+    stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'],
+    env: options.env ?? process.env,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  });
+  const killOnParentExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.on('exit', killOnParentExit);
+  const dispose = (): void => {
+    process.off('exit', killOnParentExit);
+  };
+  let spawnError: Error | undefined;
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    tail.push(chunk);
+    options.stderr?.write(chunk);
+  });
+  // 'close' waits for stderr to end too, so the tail is complete when the exit is reported.
+  const exited = new Promise<QemuExitStatus>((resolve) => {
+    child.once('close', (exitCode, signal) => resolve({ exitCode, signal }));
+    child.once('error', (err) => {
+      spawnError = err;
+      resolve({ exitCode: null, signal: null });
+    });
+  });
+
+  let stream: Duplex | undefined;
+  let client: QmpClient | undefined;
+  const started = Date.now();
+  try {
+    stream = await race(
+      new Promise<Duplex>((resolve) => {
+        onConnection = (s) => {
+          onConnection = (extra) => extra.destroy();
+          // The listener hands sockets over paused; let data flow once the client listens for it.
+          const onNewListener = (event: string | symbol): void => {
+            if (event !== 'data') return;
+            s.off('newListener', onNewListener);
+            s.resume();
+          };
+          s.on('newListener', onNewListener);
+          resolve(s);
+        };
+      }),
+      exited,
+      startTimeoutMs,
+      options.signal,
+      'connect its QMP monitor',
+    );
+    // A net.Server only finishes closing when its connections end: stop listening now, and remove
+    // the socket file with its directory ourselves rather than wait for QEMU's connection to go.
+    void listener.close().catch(() => undefined);
+    removeDir();
+    const remaining = Math.max(1, startTimeoutMs - (Date.now() - started));
+    client = await race(
+      QmpClient.connect(stream, { timeoutMs: remaining, negotiate: options.negotiate ?? true }),
+      exited,
+      remaining,
+      options.signal,
+      'greet on its QMP monitor',
+    );
+  } catch (err) {
+    stream?.destroy();
+    child.kill('SIGKILL');
+    const status = await exited;
+    void listener.close().catch(() => undefined);
+    removeDir();
+    dispose();
+    if (err instanceof QmpError && err.code === 'QMP_ERR_ABORTED') throw err;
+    const what =
+      spawnError !== undefined
+        ? `Could not run ${binary}: ${spawnError.message}`
+        : err instanceof EarlyExit
+          ? `QEMU exited before it could ${err.step}`
+          : `QEMU failed to start: ${err instanceof Error ? err.message : String(err)}`;
+    throw launchFailure(what, status, argv, tail.text(), spawnError ?? err);
+  }
+  return new QemuProcess({ qmp: client, child, argv, exited, tail, shutdownTimeoutMs, onDispose: dispose });
+}
+
+/** QEMU exited while we waited for `step`. */
+class EarlyExit extends Error {
+  readonly step: string;
+  constructor(step: string) {
+    super(`QEMU exited before it could ${step}`);
+    this.step = step;
+  }
+}
+
+/** Waits for `work`, failing if QEMU exits first, the deadline passes, or `signal` aborts. */
+async function race<T>(
+  work: Promise<T>,
+  exited: Promise<QemuExitStatus>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  step: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      work,
+      exited.then(() => {
+        throw new EarlyExit(step);
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`QEMU did not ${step} within ${timeoutMs} ms`)), timeoutMs);
+      }),
+      new Promise<never>((_, reject) => {
+        if (signal === undefined) return;
+        onAbort = () => reject(new QmpAbortedError('launch() was aborted', { cause: signal.reason }));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+  }
+}
