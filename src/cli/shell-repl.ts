@@ -197,7 +197,8 @@ export class ShellRepl {
   #prompt(): void {
     const rl = this.#rl;
     if (rl === undefined || this.#inputDone || this.#closing) return;
-    rl.setPrompt(this.#o.hmp ? '(HMP) ' : this.#parser.inTransaction ? 'TRANS> ' : '(QEMU) ');
+    // QEMU's HMP shell keeps the QMP prompt; only its banner differs.
+    rl.setPrompt(this.#parser.inTransaction ? 'TRANS> ' : '(QEMU) ');
     this.#prompting = true;
     if (this.#tty) rl.prompt();
   }

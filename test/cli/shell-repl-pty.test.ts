@@ -232,12 +232,12 @@ describe('shell REPL in a pty', () => {
   test('-H: the HMP shell', async () => {
     const { s } = start(['-H']);
     try {
-      await s.waitFor('(HMP) ');
+      await s.waitFor('(QEMU) ');
       assert.equal(s.screen()[0], 'Welcome to the HMP shell!');
       s.write('info st\t');
       await s.waitFor('info status');
       s.write('\r');
-      await s.waitFor(/hmp: info status\n\(HMP\) $/);
+      await s.waitFor(/hmp: info status\n\(QEMU\) $/);
     } finally {
       s.kill();
     }

@@ -1,0 +1,148 @@
+import { QmpUsageError } from '../../errors/qmp-error.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from '../../limits.js';
+import type { JsonObject } from '../../wire/json-value.js';
+import { type ParsedArgv, parseArgv } from '../argv.js';
+import type { CliIo } from '../cli-io.js';
+import { connectQmp } from '../connect-qmp.js';
+import { EXIT_CODES, exitCodeFor } from '../exit-codes.js';
+import { parseLooseJson } from '../loose-json.js';
+import { renderJson } from '../render-json.js';
+import type { ShellConnection } from '../shell-connection.js';
+import { ShellLineParser } from '../shell-line-parser.js';
+import { ShellSchema } from '../shell-schema.js';
+
+const HELP = `usage: qmpkit exec ADDRESS COMMAND [key=value ...] [--args JSON] [options]
+       qmpkit exec ADDRESS --hmp "HMP COMMAND LINE" [options]
+
+Runs one QMP command and prints its "return" as JSON on stdout, for scripts.
+
+  qmpkit exec /tmp/qmp.sock query-status
+  qmpkit exec /tmp/qmp.sock eject id=ide1-cd0 force=true
+  qmpkit exec localhost:4444 blockdev-add --args '{"driver": "null-co", "node-name": "n0"}'
+  qmpkit exec /tmp/qmp.sock --hmp "info status"
+
+key=value works as in the shell: dotted keys nest, {...}/[...] is JSON, true/false/null and numbers
+are typed, and the connected QEMU's schema decides where a value is a string (id=1 sends "1").
+Each key=value is one argument of your shell: quote it there (desc="two words").
+
+options:
+  -h, --help            show this help and exit
+      --args JSON       arguments as a JSON object (key=value pairs add to it)
+      --hmp LINE        run an HMP command through human-monitor-command and print its text
+  -p, --pretty          indent the JSON output
+      --timeout-ms MS   deadline for the reply (default: none)
+      --connect-timeout-ms MS
+                        deadline to connect and negotiate (default ${DEFAULT_CONNECT_TIMEOUT_MS})
+      --no-schema       do not fetch the schema to type key=value values
+  -N, --skip-negotiation
+                        do not send qmp_capabilities first
+
+Exit status:
+  0  success (the return value is on stdout)
+  1  QEMU answered with an error (its class and desc are on stderr)
+  2  usage error (bad option, bad key=value)
+  3  could not connect, connection lost, or protocol failure
+  4  no reply within --timeout-ms (the command may still run in QEMU)
+  130 interrupted
+`;
+
+/** `qmpkit exec`. */
+export async function runExec(argv: readonly string[], io: CliIo): Promise<number> {
+  let conn: ShellConnection | undefined;
+  try {
+    const p: ParsedArgv = parseArgv(
+      argv,
+      {
+        help: { type: 'boolean', short: 'h' },
+        args: { type: 'string' },
+        hmp: { type: 'string' },
+        pretty: { type: 'boolean', short: 'p' },
+        'timeout-ms': { type: 'string' },
+        'connect-timeout-ms': { type: 'string' },
+        'no-schema': { type: 'boolean' },
+        'skip-negotiation': { type: 'boolean', short: 'N' },
+      },
+      { command: 'qmpkit exec' },
+    );
+    if (p.flag('help')) {
+      io.stdout.write(HELP);
+      return EXIT_CODES.ok;
+    }
+    const timeoutMs = p.integer('timeout-ms', 1);
+    const connectTimeoutMs = p.integer('connect-timeout-ms', 1);
+    const [address, command, ...pairs] = p.positionals;
+    const hmp = p.string('hmp');
+    if (address === undefined) throw new QmpUsageError('qmpkit exec: missing ADDRESS (see qmpkit exec --help)');
+    if (hmp === undefined && command === undefined) {
+      throw new QmpUsageError('qmpkit exec: missing COMMAND (see qmpkit exec --help)');
+    }
+    if (hmp !== undefined && (command !== undefined || p.string('args') !== undefined)) {
+      throw new QmpUsageError('qmpkit exec: --hmp takes no COMMAND, key=value or --args');
+    }
+    let base: JsonObject = {};
+    const argsText = p.string('args');
+    if (argsText !== undefined) {
+      const v = parseLooseJson(argsText);
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof v === 'bigint') {
+        throw new QmpUsageError('qmpkit exec: --args must be a JSON object');
+      }
+      base = v;
+    }
+    // Check key=value before connecting so usage errors need no QEMU. Only a value the schema may
+    // turn into a string (`command-line={x`) waits for the typed parse below.
+    const useSchema = pairs.length > 0 && !p.flag('no-schema');
+    const untyped = command === undefined ? undefined : new ShellLineParser().parseWords(command, pairs);
+    if (untyped?.kind === 'error' && !(useSchema && /JSON/.test(untyped.message))) {
+      throw new QmpUsageError(`qmpkit exec: ${untyped.message}`);
+    }
+
+    conn = await connectQmp(address, { timeoutMs: connectTimeoutMs, negotiate: !p.flag('skip-negotiation') });
+    const sendOptions = { signal: io.signal, timeoutMs };
+
+    if (hmp !== undefined) {
+      const reply = await conn.send('human-monitor-command', { 'command-line': hmp }, sendOptions);
+      if ('error' in reply) {
+        io.stderr.write(`qmpkit exec: ${reply.error.class}: ${reply.error.desc}\n`);
+        return EXIT_CODES.qmpError;
+      }
+      const text = typeof reply.return === 'string' ? reply.return.replace(/\r\n/g, '\n') : '';
+      io.stdout.write(text);
+      return EXIT_CODES.ok;
+    }
+
+    const parser = new ShellLineParser();
+    if (useSchema) {
+      const schema = await conn.send('query-qmp-schema', {}, sendOptions).catch(() => undefined);
+      if (schema !== undefined && 'return' in schema) {
+        try {
+          parser.typer = ShellSchema.fromIntrospection(schema.return);
+        } catch {
+          // Untyped values then.
+        }
+      }
+    }
+    const parsed = parser.parseWords(command ?? '', pairs);
+    if (parsed.kind !== 'execute')
+      throw new QmpUsageError(`qmpkit exec: ${parsed.kind === 'error' ? parsed.message : 'bad command'}`);
+    const args: JsonObject = { ...base };
+    for (const [k, v] of Object.entries(parsed.command.arguments)) {
+      if (Object.hasOwn(base, k)) throw new QmpUsageError(`qmpkit exec: "${k}" is set by both --args and key=value`);
+      Object.defineProperty(args, k, { value: v, enumerable: true, writable: true, configurable: true });
+    }
+    const reply = await conn.send(parsed.command.execute, args, sendOptions);
+    if ('error' in reply) {
+      io.stderr.write(`qmpkit exec: ${reply.error.class}: ${reply.error.desc}\n`);
+      return EXIT_CODES.qmpError;
+    }
+    io.stdout.write(
+      `${renderJson(reply.return, p.flag('pretty') ? { style: 'pretty', indent: 2 } : { style: 'compact' })}\n`,
+    );
+    return EXIT_CODES.ok;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    io.stderr.write(msg.startsWith('qmpkit exec') ? `${msg}\n` : `qmpkit exec: ${msg}\n`);
+    return exitCodeFor(err);
+  } finally {
+    await conn?.close().catch(() => undefined);
+  }
+}

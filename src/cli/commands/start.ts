@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ParsedArgv, parseArgv } from '../argv.js';
+import type { CliIo } from '../cli-io.js';
+import { connectQmp } from '../connect-qmp.js';
+import { EXIT_CODES, exitCodeFor } from '../exit-codes.js';
+import { ShellRepl } from '../shell-repl.js';
+import { SHELL_OPTIONS, SHELL_OPTIONS_HELP, shellReplOptions } from './shell.js';
+
+const HELP = `usage: qmpkit start [shell options] [ADDRESS]
+
+What 'npm start' runs. Without ADDRESS: starts the simulated QEMU in this process, on a unix socket
+in a private temp dir, and opens the QMP shell on it, so you can try QMP without QEMU installed
+(type query-status, stop, cont, query-block, eject id=ide1-cd0 ...; Tab completes).
+With ADDRESS: opens the shell on that QEMU instead (npm start -- /tmp/qmp.sock).
+
+options:
+  -h, --help              show this help and exit
+${SHELL_OPTIONS_HELP}
+
+Exit status: as the shell (0 on Ctrl-D; 3 when the connection is lost).
+`;
+
+/** A running simulator, as `startSimulator` returns it. */
+interface RunningSimulator {
+  close(): Promise<void>;
+}
+
+/** Finds the simulator's start function; undefined when this build has no simulator yet. */
+async function simulatorStarter(): Promise<((options: { qmp: string[] }) => Promise<RunningSimulator>) | undefined> {
+  const mod: Record<string, unknown> = await import('../../simulator/index.js');
+  const start = mod['startSimulator'];
+  return typeof start === 'function' ? (start as (options: { qmp: string[] }) => Promise<RunningSimulator>) : undefined;
+}
+
+/** `qmpkit start` (npm start). */
+export async function runStart(argv: readonly string[], io: CliIo): Promise<number> {
+  let p: ParsedArgv;
+  try {
+    p = parseArgv(argv, SHELL_OPTIONS, { command: 'qmpkit start' });
+  } catch (err) {
+    io.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    return exitCodeFor(err);
+  }
+  if (p.flag('help')) {
+    io.stdout.write(HELP);
+    return EXIT_CODES.ok;
+  }
+  const [address, extra] = p.positionals;
+  if (extra !== undefined) {
+    io.stderr.write(`qmpkit start: unexpected argument '${extra}' (see 'qmpkit start --help')\n`);
+    return EXIT_CODES.usage;
+  }
+  if (address !== undefined) {
+    return new ShellRepl({
+      ...shellReplOptions(p, io, address, () => connectQmp(address)),
+      reconnect: false,
+    }).run();
+  }
+  const start = await simulatorStarter();
+  if (start === undefined) {
+    io.stderr.write('qmpkit start: the simulated QEMU is not available in this build; use npm start -- ADDRESS\n');
+    return EXIT_CODES.usage;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-sim-'));
+  const socket = join(dir, 'qmp.sock');
+  let sim: RunningSimulator | undefined;
+  try {
+    sim = await start({ qmp: [`unix:${socket},server=on,wait=off`] });
+    io.stderr.write(`Simulated QEMU on unix:${socket} (another terminal: qmp-shell ${socket})\n`);
+    io.stderr.write('Try: query-status, stop, cont, query-block, eject id=ide1-cd0. Tab completes. Ctrl-D exits.\n\n');
+    return await new ShellRepl(shellReplOptions(p, io, socket, () => connectQmp(socket))).run();
+  } catch (err) {
+    io.stderr.write(`qmpkit start: ${err instanceof Error ? err.message : String(err)}\n`);
+    return exitCodeFor(err);
+  } finally {
+    await sim?.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
