@@ -10,6 +10,7 @@ import { debug } from '../trace/index.js';
 import { listenTransport, type QmpListenTransport } from '../transport/index.js';
 import { launchFailure, type QemuExitStatus, QemuProcess } from './qemu-process.js';
 import { StderrTail } from './stderr-tail.js';
+import { TranscriptLog } from './transcript-log.js';
 
 /** Options of {@link launch}. */
 export interface LaunchOptions {
@@ -33,6 +34,8 @@ export interface LaunchOptions {
   readonly negotiate?: boolean;
   /** Aborts the start: QEMU is killed and `launch` rejects with `QMP_ERR_ABORTED`. */
   readonly signal?: AbortSignal;
+  /** Record every QMP message, both ways, to this file as JSON lines (see `TranscriptLog`). */
+  readonly qmpLog?: string;
 }
 
 /** The chardev id of the launcher's monitor (visible in `query-chardev`). */
@@ -61,6 +64,9 @@ export async function launch(options: LaunchOptions): Promise<QemuProcess> {
   const tail = new StderrTail(options.stderrTailLines ?? LAUNCH_STDERR_TAIL_LINES);
   if (options.signal?.aborted) throw new QmpAbortedError('launch() was aborted', { cause: options.signal.reason });
 
+  // Each launch gets its own trace label so its transcript holds only its own messages.
+  const label = `qemu-launch:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
+  const transcript = options.qmpLog === undefined ? undefined : new TranscriptLog(options.qmpLog, label);
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-'));
   const socketPath = join(dir, 'qmp.sock');
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
@@ -70,6 +76,7 @@ export async function launch(options: LaunchOptions): Promise<QemuProcess> {
     listener = await listenTransport(`unix:${socketPath}`, { onConnection: (s) => onConnection(s) });
   } catch (err) {
     removeDir();
+    transcript?.close();
     throw err;
   }
 
@@ -93,6 +100,7 @@ export async function launch(options: LaunchOptions): Promise<QemuProcess> {
   process.on('exit', killOnParentExit);
   const dispose = (): void => {
     process.off('exit', killOnParentExit);
+    transcript?.close();
   };
   let spawnError: Error | undefined;
   child.stderr?.setEncoding('utf8');
@@ -138,7 +146,7 @@ export async function launch(options: LaunchOptions): Promise<QemuProcess> {
     removeDir();
     const remaining = Math.max(1, startTimeoutMs - (Date.now() - started));
     client = await race(
-      QmpClient.connect(stream, { timeoutMs: remaining, negotiate: options.negotiate ?? true }),
+      QmpClient.connect(stream, { timeoutMs: remaining, negotiate: options.negotiate ?? true, label }),
       exited,
       remaining,
       options.signal,

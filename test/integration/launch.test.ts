@@ -1,8 +1,9 @@
 // launch() against real QEMU: a normal start and shutdown, QEMU that fails to start (bad option,
 // missing binary, dies before greeting), QEMU killed from outside, and the shutdown escalation.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { QmpLaunchError } from '../../src/errors/index.js';
 import { launch, type QemuProcess } from '../../src/launcher/index.js';
@@ -10,8 +11,6 @@ import { LAUNCH_STDERR_TAIL_LINES } from '../../src/limits.js';
 import { QEMU_BINARY, requireQemu } from '../helpers/qemu.js';
 
 const BASE = [QEMU_BINARY, '-machine', 'none', '-nodefaults', '-display', 'none'];
-
-const ourDirs = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('qmpkit-'));
 
 async function expectLaunchError(p: Promise<QemuProcess>): Promise<QmpLaunchError> {
   try {
@@ -51,7 +50,6 @@ describe('launch() with real QEMU', { concurrency: false }, () => {
 
   test('a bad option: the error carries the exit code, the command line and the stderr tail', async (t) => {
     if (!requireQemu(t)) return;
-    const before = ourDirs();
     const err = await expectLaunchError(launch({ argv: [...BASE, '-bogus-option'] }));
     assert.equal(err.exitCode, 1);
     assert.equal(err.signal, null);
@@ -61,7 +59,10 @@ describe('launch() with real QEMU', { concurrency: false }, () => {
     assert.match(err.message, /QEMU exited before it could connect its QMP monitor \(exit code 1\)/);
     assert.match(err.message, /command: .*-bogus-option/);
     assert.match(err.message, /stderr:\n {2}.*invalid option/);
-    assert.deepEqual(ourDirs(), before, 'the private temp dir is removed');
+    const socketArg = err.argv.find((a) => a.startsWith('socket,id=qmpkit-qmp,path=')) ?? '';
+    const socketDir = dirname(socketArg.slice('socket,id=qmpkit-qmp,path='.length));
+    assert.match(socketDir, /qmpkit-/);
+    assert.equal(existsSync(socketDir), false, 'the private temp dir is removed');
   });
 
   test('a missing binary', async () => {
@@ -130,5 +131,42 @@ describe('launch() with real QEMU', { concurrency: false }, () => {
     const p = launch({ argv: ['sh', '-c', 'kill -STOP $$; exec "$0" "$@"', ...BASE], signal: ac.signal });
     ac.abort();
     await assert.rejects(p, (e: unknown) => e instanceof Error && 'code' in e && e.code === 'QMP_ERR_ABORTED');
+  });
+});
+
+describe('launch() qmpLog', () => {
+  test('records every message of this VM, both ways, from the greeting to quit', async (t) => {
+    if (!requireQemu(t)) return;
+    const dir = mkdtempSync(join(tmpdir(), 'qmpkit-log-'));
+    try {
+      const log = join(dir, 'qmp.jsonl');
+      const vm = await launch({ argv: BASE, qmpLog: log });
+      // A second VM at the same time must not leak into the first one's log.
+      const other = await launch({ argv: BASE });
+      try {
+        await vm.qmp.execute('query-status');
+        await other.qmp.execute('query-name');
+      } finally {
+        await other.close();
+        await vm.close();
+      }
+      const entries = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { time: string; direction: string; message: Record<string, unknown> });
+      assert.ok(entries.every((e) => !Number.isNaN(Date.parse(e.time))));
+      const summary = entries.map((e) => `${e.direction} ${String(e.message['execute'] ?? Object.keys(e.message)[0])}`);
+      assert.deepEqual(summary.slice(0, 5), [
+        'in QMP',
+        'out qmp_capabilities',
+        'in return',
+        'out query-status',
+        'in return',
+      ]);
+      assert.ok(summary.includes('out quit'), summary.join(', '));
+      assert.ok(!summary.includes('out query-name'), 'the other VM is not in this log');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -67,13 +67,14 @@ export async function runLaunch(argv: readonly string[], io: CliIo): Promise<num
     return EXIT_CODES.ok;
   }
   const shell = p.flag('shell');
+  const qmpLog = p.string('qmp-log');
   let vm: QemuProcess;
   try {
     vm = await launch({
       argv: p.rest ?? [],
       ...(startTimeoutMs === undefined ? {} : { startTimeoutMs }),
       ...(shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs }),
-      ...(p.string('qmp-log') === undefined ? {} : { qmpLog: p.string('qmp-log') }),
+      ...(qmpLog === undefined ? {} : { qmpLog }),
       // In the shell QEMU's stderr would break the prompt; it is kept for the failure report.
       ...(shell ? {} : { stderr: io.stderr }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),

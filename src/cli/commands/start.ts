@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type QmpSimulator, startSimulator } from '../../simulator/index.js';
 import { type ParsedArgv, parseArgv } from '../argv.js';
 import type { CliIo } from '../cli-io.js';
 import { connectQmp } from '../connect-qmp.js';
@@ -21,18 +22,6 @@ ${SHELL_OPTIONS_HELP}
 
 Exit status: as the shell (0 on Ctrl-D; 3 when the connection is lost).
 `;
-
-/** A running simulator, as `startSimulator` returns it. */
-interface RunningSimulator {
-  close(): Promise<void>;
-}
-
-/** Finds the simulator's start function; undefined when this build has no simulator yet. */
-async function simulatorStarter(): Promise<((options: { qmp: string[] }) => Promise<RunningSimulator>) | undefined> {
-  const mod: Record<string, unknown> = await import('../../simulator/index.js');
-  const start = mod['startSimulator'];
-  return typeof start === 'function' ? (start as (options: { qmp: string[] }) => Promise<RunningSimulator>) : undefined;
-}
 
 /** `qmpkit start` (npm start). */
 export async function runStart(argv: readonly string[], io: CliIo): Promise<number> {
@@ -58,16 +47,11 @@ export async function runStart(argv: readonly string[], io: CliIo): Promise<numb
       reconnect: false,
     }).run();
   }
-  const start = await simulatorStarter();
-  if (start === undefined) {
-    io.stderr.write('qmpkit start: the simulated QEMU is not available in this build; use npm start -- ADDRESS\n');
-    return EXIT_CODES.usage;
-  }
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-sim-'));
   const socket = join(dir, 'qmp.sock');
-  let sim: RunningSimulator | undefined;
+  let sim: QmpSimulator | undefined;
   try {
-    sim = await start({ qmp: [`unix:${socket},server=on,wait=off`] });
+    sim = await startSimulator({ qmp: [`unix:${socket},server=on,wait=off`], stderr: io.stderr });
     io.stderr.write(`Simulated QEMU on unix:${socket} (another terminal: qmp-shell ${socket})\n`);
     io.stderr.write('Try: query-status, stop, cont, query-block, eject id=ide1-cd0. Tab completes. Ctrl-D exits.\n\n');
     return await new ShellRepl(shellReplOptions(p, io, socket, () => connectQmp(socket))).run();
