@@ -169,6 +169,41 @@ describe('qmp-shell against real QEMU', { concurrency: false }, () => {
   });
 });
 
+describe('qmp-shell --reconnect against real QEMU', () => {
+  test('QEMU goes away and comes back on the same socket: the shell reconnects', async (t) => {
+    if (!requireQemu(t)) return;
+    const dir = mkdtempSync(join(tmpdir(), 'qmpkit-reconnect-'));
+    const shared = join(dir, 'shared.sock');
+    const second = ['-qmp', `unix:${shared},server=on,wait=off`];
+    let first: QemuInstance | undefined = await startQemu({ extraArgs: second });
+    let next: QemuInstance | undefined;
+    const s = new PtySession([process.execPath, QMP_SHELL, '--reconnect', shared], {
+      env: { ...process.env, HOME: dir },
+    });
+    try {
+      await s.waitFor('(QEMU) ');
+      await first.stop();
+      first = undefined;
+      await s.waitFor(`Disconnected from ${shared}`);
+      await s.waitFor('reconnecting...');
+      s.write('query-status\r');
+      await s.waitFor(`Not connected to ${shared} (reconnecting...)`);
+      next = await startQemu({ extraArgs: second });
+      await s.waitFor(/Reconnected to QEMU 7\.2\.\d+/);
+      const m = s.mark();
+      s.write('query-status\r');
+      await s.waitFor('"status": "running"', { from: m });
+      s.write('\x04');
+      assert.equal(await s.exited, 0);
+    } finally {
+      s.kill();
+      await first?.stop();
+      await next?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('qmpkit launch against real QEMU', { concurrency: false }, () => {
   const home = mkdtempSync(join(tmpdir(), 'qmpkit-home-'));
   after(() => rmSync(home, { recursive: true, force: true }));
