@@ -56,7 +56,8 @@ export class ShellRepl {
   #rl: Interface | undefined;
   #completer: ShellCompleter | undefined;
   #hmpWords: string[] = [];
-  #cpuIndex = 0;
+  /** Set by the HMP `cpu N` command; QEMU's shell always sends 0, which fails on machines without CPUs. */
+  #cpuIndex: number | undefined;
   #logFd: number | undefined;
   #queue: string[] = [];
   #busy = false;
@@ -295,7 +296,8 @@ export class ShellRepl {
       else this.#print('bad CPU index');
       return;
     }
-    const args: JsonObject = { 'command-line': line, 'cpu-index': this.#cpuIndex };
+    const args: JsonObject = { 'command-line': line };
+    if (this.#cpuIndex !== undefined) args['cpu-index'] = this.#cpuIndex;
     if (this.#o.verbose) this.#print(this.#json({ execute: 'human-monitor-command', arguments: args }));
     const reply = await this.#send('human-monitor-command', args);
     if (reply === undefined) return;
