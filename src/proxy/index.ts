@@ -1,2 +1,13 @@
-// proxy/: (stub; filled in by its owner)
-export {};
+// proxy/: many clients on one QEMU monitor: a QmpServer in front (QEMU's greeting and negotiation,
+// answered locally), a QmpClient behind (its own ids, OOB), event fan-out with bounded buffers,
+// allow/deny policies, an audit log, upstream reconnects. Imports client, server, transport,
+// protocol, wire, errors, limits, trace; never simulator, launcher or cli.
+export { QmpAuditLog, type QmpAuditRecord } from './audit-log.js';
+export {
+  BUILTIN_PROFILES,
+  QmpProxyPolicy,
+  type QmpProxyPolicyFile,
+  type QmpProxyProfile,
+  QmpProxyRules,
+} from './policy.js';
+export { QmpProxy, type QmpProxyListen, type QmpProxyOptions } from './qmp-proxy.js';

@@ -1,0 +1,36 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+
+/** One audit record: a JSON line per forwarded (or denied) command. */
+export interface QmpAuditRecord {
+  time: string;
+  client: string;
+  listener: string;
+  command: string;
+  oob: boolean;
+  outcome: 'ok' | 'error' | 'denied' | 'disconnected';
+  class?: string;
+  desc?: string;
+  ms: number;
+}
+
+/** Writes audit records as JSON lines to a file (appending) or a callback. */
+export class QmpAuditLog {
+  readonly #stream: WriteStream | undefined;
+  readonly #sink: ((r: QmpAuditRecord) => void) | undefined;
+
+  constructor(target: string | ((r: QmpAuditRecord) => void)) {
+    if (typeof target === 'string') this.#stream = createWriteStream(target, { flags: 'a', mode: 0o600 });
+    else this.#sink = target;
+  }
+
+  write(r: QmpAuditRecord): void {
+    this.#sink?.(r);
+    this.#stream?.write(`${JSON.stringify(r)}\n`);
+  }
+
+  close(): Promise<void> {
+    const s = this.#stream;
+    if (!s) return Promise.resolve();
+    return new Promise((r) => s.end(() => r()));
+  }
+}
