@@ -365,8 +365,10 @@ export class ShellRepl {
     cursorTo(stdout, 0);
     clearScreenDown(stdout);
     out.write(`${text}\n`);
-    // readline moves up by the rows the cursor was on before redrawing; give it those rows back.
-    stdout.write('\n'.repeat(rows));
+    // Before redrawing, readline moves up by the row count it recorded at its last redraw (which
+    // lags behind after a paste); give it exactly those rows so the prompt lands below the text.
+    const recorded = (rl as unknown as { prevRows?: unknown }).prevRows;
+    stdout.write('\n'.repeat(typeof recorded === 'number' ? recorded : rows));
     rl.prompt(true);
   }
 

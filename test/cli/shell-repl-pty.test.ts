@@ -14,10 +14,11 @@ const dir = mkdtempSync(join(tmpdir(), 'qmpkit-shell-pty-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let seq = 0;
 
-function start(args: string[] = [], history = join(dir, `hist-${++seq}`)) {
+function start(args: string[] = [], history = join(dir, `hist-${++seq}`), cols = 200) {
   const pidFile = join(dir, `pid-${seq}`);
   const s = new PtySession([process.execPath, FAKE, ...args], {
     env: { ...process.env, FAKE_SHELL_PIDFILE: pidFile, FAKE_SHELL_HISTORY: history },
+    cols,
   });
   const emitEvent = (): void => {
     process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGUSR1');
@@ -63,6 +64,24 @@ describe('shell REPL in a pty', () => {
       await s.waitFor('{"return": {"desc": "half typed", "n": 1}}', { from: m });
       s.write('\x04');
       assert.equal(await s.exited, 0);
+    } finally {
+      s.kill();
+    }
+  });
+
+  test('an event above a half-typed line that wraps over several rows', async () => {
+    const { s, emitEvent } = start([], join(dir, `hist-wrap`), 40);
+    try {
+      await s.waitFor('(QEMU) ');
+      const typed = `echo a=${'x'.repeat(70)}`;
+      s.write(typed);
+      const rows = ['(QEMU) echo a=xxxxxxxxxxxxxxxxxxxxxxxxxx', 'x'.repeat(40), 'x'.repeat(4)];
+      await s.waitForScreenEnd(rows);
+      emitEvent();
+      await s.waitFor('DEVICE_TRAY_MOVED');
+      await s.waitForScreenEnd([' 0}}', ...rows]);
+      s.write(' b=1\r');
+      await s.waitFor(/"b":\s*1\}\}/);
     } finally {
       s.kill();
     }

@@ -4,14 +4,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 
 const RELAY = `
-import os, sys, pty, select, signal, struct, fcntl, termios
+import os, sys, pty, select, struct, fcntl, termios
 cols, rows = int(sys.argv[1]), int(sys.argv[2])
 argv = sys.argv[3:]
 pid, fd = pty.fork()
 if pid == 0:
+    # Size the terminal before the command starts, so it never sees a 0x0 window.
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
     os.execvp(argv[0], argv)
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
-os.kill(pid, signal.SIGWINCH)
 stdin_open = True
 while True:
     fds = [fd] + ([0] if stdin_open else [])
