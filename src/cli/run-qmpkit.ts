@@ -43,24 +43,6 @@ function version(): string {
   return typeof v === 'string' ? v : 'unknown';
 }
 
-/**
- * Loads a subcommand implemented in another engineer's file, by a computed path so this file builds
- * before theirs exists. Resolves undefined when the module or its export is not there yet.
- */
-async function loadRunner(file: string, exportName: string): Promise<SubcommandRunner | undefined> {
-  const url = new URL(file, import.meta.url);
-  let mod: unknown;
-  try {
-    mod = await import(url.href);
-  } catch (err) {
-    const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(url.pathname)) return undefined;
-    throw err;
-  }
-  const fn = typeof mod === 'object' && mod !== null ? (mod as Record<string, unknown>)[exportName] : undefined;
-  return typeof fn === 'function' ? (fn as SubcommandRunner) : undefined;
-}
-
 /** Runs `qmpkit ARGV...` and resolves with the exit code. */
 export async function runQmpkit(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -95,15 +77,9 @@ export async function runQmpkit(argv: readonly string[], io: CliIo): Promise<num
     case 'gen':
       return (await import('./commands/gen.js')).runGen([...rest], io);
     case 'sim':
-    case 'proxy': {
-      const exportName = `run${command[0]?.toUpperCase()}${command.slice(1)}`;
-      const run = await loadRunner(`./commands/${command}.js`, exportName);
-      if (run === undefined) {
-        io.stderr.write(`qmpkit ${command}: not available yet in this version\n`);
-        return EXIT_CODES.usage;
-      }
-      return run(rest, io);
-    }
+      return (await import('./commands/sim.js')).runSim(rest, io);
+    case 'proxy':
+      return (await import('./commands/proxy.js')).runProxy(rest, io);
     default:
       io.stderr.write(`qmpkit: unknown command '${command}' (see 'qmpkit --help')\n`);
       return EXIT_CODES.usage;
