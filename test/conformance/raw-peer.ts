@@ -82,6 +82,11 @@ export class RawPeer {
     return out;
   }
 
+  /** Stops reading (a client that does not read its output). */
+  pause(): void {
+    this.#sock.pause();
+  }
+
   close(): void {
     this.#sock.destroy();
   }

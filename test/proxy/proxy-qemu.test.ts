@@ -1,0 +1,179 @@
+// The proxy in front of a real QEMU 7.2: five clients at once (ours and raw sockets) pipelining with
+// colliding ids, events seen by all, a slow reader, policy denial, QEMU killed and restarted.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { QmpClient } from '../../src/client/index.js';
+import { QmpCommandError, QmpConnectionError } from '../../src/errors/index.js';
+import { QmpProxy, QmpProxyPolicy } from '../../src/proxy/index.js';
+import { RawPeer } from '../conformance/raw-peer.js';
+import { MACHINES, QEMU_BINARY, requireQemu } from '../helpers/qemu.js';
+
+function startQemuAt(sock: string): { exited: Promise<void>; kill(): void } {
+  const p = spawn(QEMU_BINARY, [...MACHINES.none, '-qmp', `unix:${sock},server=on,wait=off`], { stdio: 'ignore' });
+  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  return { exited, kill: () => p.kill('SIGKILL') };
+}
+
+async function connectRetry(addr: string): Promise<QmpClient> {
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    try {
+      return await QmpClient.connect(addr, { timeoutMs: 5000 });
+    } catch (e) {
+      if (!(e instanceof QmpConnectionError) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+  }
+}
+
+test('five clients through the proxy: own ids, events to all, slow reader, policy, audit', {
+  timeout: 60000,
+}, async (t) => {
+  if (!requireQemu(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-proxy-'));
+  const qsock = join(dir, 'qemu.sock');
+  const qemu = startQemuAt(qsock);
+  const audit = join(dir, 'audit.jsonl');
+  let proxy: QmpProxy | undefined;
+  try {
+    await (await connectRetry(qsock)).close();
+    proxy = await QmpProxy.start({
+      upstream: qsock,
+      listen: [`unix:${join(dir, 'rw.sock')}`, `unix:${join(dir, 'ro.sock')}`],
+      policy: new QmpProxyPolicy({ listeners: { [`unix:${join(dir, 'ro.sock')}`]: 'read-only' } }),
+      audit,
+      maxClientEventBuffer: 16,
+    });
+    const rw = join(dir, 'rw.sock');
+    const clients = await Promise.all([1, 2, 3].map(() => QmpClient.connect(rw, { timeoutMs: 5000 })));
+    assert.equal(clients[0]?.greeting.QMP.version.qemu.major, 7, "clients get QEMU's greeting");
+    const raws = await Promise.all([RawPeer.open(rw), RawPeer.open(rw)]);
+    for (const r of raws) {
+      assert.match(await r.greeting(), /"QMP": \{"version": \{"qemu"/);
+      assert.deepEqual(await r.exchange('{"execute":"qmp_capabilities"}\n'), ['{"return": {}}\r\n']);
+      assert.deepEqual(await r.exchange('{"execute":"qmp_capabilities","id":2}\n'), [
+        '{"id": 2, "error": {"class": "CommandNotFound", "desc": "Capabilities negotiation is already complete, command ignored"}}\r\n',
+      ]);
+    }
+    // A slow reader: a raw client that negotiates and then never reads.
+    const slow = await RawPeer.open(rw);
+    await slow.greeting();
+    await slow.exchange('{"execute":"qmp_capabilities"}\n');
+    slow.pause();
+
+    // Colliding ids: the raw clients both use ids 1..50 in one write each; our clients pipeline too.
+    const rawRuns = raws.map((r, n) =>
+      r.exchange(
+        Array.from(
+          { length: 50 },
+          (_, i) =>
+            `{"execute":"human-monitor-command","arguments":{"command-line":"print ${n * 1000 + i}"},"id":${i + 1}}\n`,
+        ).join(''),
+      ),
+    );
+    const ours = clients.map((c, n) =>
+      Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          c.executeRaw('human-monitor-command', { 'command-line': `print ${(n + 5) * 1000 + i}` }),
+        ),
+      ),
+    );
+    const [rawOut, oursOut] = await Promise.all([Promise.all(rawRuns), Promise.all(ours)]);
+    rawOut.forEach((lines, n) => {
+      assert.equal(lines.length, 50);
+      lines.forEach((l, i) =>
+        assert.equal(l, `{"return": "0x${(n * 1000 + i).toString(16)}\\r\\n", "id": ${i + 1}}\r\n`),
+      );
+    });
+    oursOut.forEach((res, n) => res.forEach((v, i) => assert.equal(v, `0x${((n + 5) * 1000 + i).toString(16)}\r\n`)));
+
+    // Events reach every negotiated client, ours and raw; the slow reader is cut off, not waited for.
+    const waits = clients.map((c) => c.waitForEvent('STOP', { timeoutMs: 5000 }));
+    await clients[0]?.execute('stop');
+    await Promise.all(waits);
+    const rawEv = await raws[0]?.exchange('{"execute":"cont","id":"c"}\n');
+    assert.ok(rawEv?.some((l) => l.includes('"event": "RESUME"')));
+    // Thousands of events: enough to fill the slow reader's socket buffer, so its queue grows past
+    // maxClientEventBuffer and it is disconnected; the other clients are not held up.
+    const t0 = Date.now();
+    const c1 = clients[1];
+    assert.ok(c1);
+    await Promise.all(Array.from({ length: 4000 }, (_, i) => c1.execute(i % 2 === 0 ? 'stop' : 'cont')));
+    assert.ok(Date.now() - t0 < 20000, `4000 commands took ${Date.now() - t0} ms`);
+    assert.equal(proxy.clientCount, 5, 'the slow reader was disconnected');
+
+    // Policy: the read-only listener may query but not stop.
+    const ro = await QmpClient.connect(join(dir, 'ro.sock'), { timeoutMs: 5000 });
+    assert.equal((await ro.execute('query-status')).status, 'running');
+    await assert.rejects(ro.execute('stop'), (e: unknown) => {
+      assert.ok(e instanceof QmpCommandError);
+      assert.equal(e.errorClass, 'GenericError');
+      assert.match(e.desc, /not allowed/);
+      return true;
+    });
+    // QEMU's own errors pass through verbatim.
+    await assert.rejects(
+      ro.executeRaw('query-nope'),
+      (e: unknown) => e instanceof QmpCommandError && e.errorClass === 'CommandNotFound',
+    );
+    await ro.close();
+    for (const c of clients) await c.close();
+    for (const r of raws) r.close();
+    slow.close();
+    await proxy.close();
+    const lines = readFileSync(audit, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { command: string; outcome: string });
+    assert.ok(lines.some((l) => l.command === 'stop' && l.outcome === 'denied'));
+    assert.ok(lines.some((l) => l.command === 'query-nope' && l.outcome === 'error'));
+    assert.ok(lines.filter((l) => l.outcome === 'ok').length >= 400);
+  } finally {
+    await proxy?.close();
+    qemu.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('upstream QEMU killed and restarted: clients see the loss, the proxy reconnects, new clients work', {
+  timeout: 60000,
+}, async (t) => {
+  if (!requireQemu(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-proxy-'));
+  const qsock = join(dir, 'qemu.sock');
+  let qemu = startQemuAt(qsock);
+  let proxy: QmpProxy | undefined;
+  try {
+    await (await connectRetry(qsock)).close();
+    proxy = await QmpProxy.start({
+      upstream: qsock,
+      listen: [join(dir, 'p.sock')],
+      reconnectMinMs: 20,
+      reconnectMaxMs: 200,
+    });
+    const c = await QmpClient.connect(join(dir, 'p.sock'), { timeoutMs: 5000 });
+    assert.equal((await c.execute('query-status')).running, true);
+    const inflight = Array.from({ length: 50 }, () => c.execute('query-status'));
+    qemu.kill();
+    const settled = await Promise.allSettled(inflight);
+    assert.ok(
+      settled.some((r) => r.status === 'rejected'),
+      'in-flight commands fail',
+    );
+    assert.ok((await c.closed) instanceof QmpConnectionError);
+    await qemu.exited;
+    qemu = startQemuAt(qsock);
+    await proxy.whenUpstream();
+    const c2 = await connectRetry(join(dir, 'p.sock'));
+    assert.equal((await c2.execute('query-status')).running, true);
+    await c2.close();
+  } finally {
+    await proxy?.close();
+    qemu.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
