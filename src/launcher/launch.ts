@@ -97,9 +97,16 @@ export async function launch(options: LaunchOptions): Promise<QemuProcess> {
   const killOnParentExit = (): void => {
     child.kill('SIGKILL');
   };
+  // One listener per running VM is legitimate: raise the limit with it so a test suite running
+  // many VMs at once gets no leak warning.
+  process.setMaxListeners(process.getMaxListeners() + 1);
   process.on('exit', killOnParentExit);
+  let disposed = false;
   const dispose = (): void => {
+    if (disposed) return;
+    disposed = true;
     process.off('exit', killOnParentExit);
+    process.setMaxListeners(Math.max(10, process.getMaxListeners() - 1));
     transcript?.close();
   };
   let spawnError: Error | undefined;

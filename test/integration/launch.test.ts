@@ -170,3 +170,20 @@ describe('launch() qmpLog', () => {
     }
   });
 });
+
+test('a dozen VMs at once: no listener-leak warning, all shut down', async (t) => {
+  if (!requireQemu(t)) return;
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    warnings.push(w.name);
+  };
+  process.on('warning', onWarning);
+  try {
+    const vms = await Promise.all(Array.from({ length: 12 }, () => launch({ argv: BASE })));
+    const statuses = await Promise.all(vms.map((vm) => vm.close()));
+    assert.ok(statuses.every((s) => s.exitCode === 0));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.ok(!warnings.includes('MaxListenersExceededWarning'), warnings.join(', '));
+});
