@@ -438,7 +438,13 @@ export class QmpSimulator {
         setTimeout(() => this.#deleted(dev), 20).unref();
         return;
       }
-      ctx.afterReply(() => this.#deleted(dev));
+      // QEMU finishes a USB unplug a main-loop turn after the reply: the event follows it.
+      // QEMU removes a USB device at once (a second device_del finds nothing) and emits DEVICE_DELETED
+      // from an RCU callback shortly after the reply (the simulator: on the next loop turn).
+      ctx.afterReply(() => {
+        this.devices.remove(dev);
+        setImmediate(() => this.emit('DEVICE_DELETED', { device: dev.id, path: dev.path }));
+      });
     });
     reg('qom-list', (a) => this.devices.qomList(String(a['path'])));
     reg('qom-get', (a) => this.devices.qomGet(String(a['path']), String(a['property'])));

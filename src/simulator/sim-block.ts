@@ -8,6 +8,8 @@ export interface SimBlockNode {
   filename: string;
   readonly: boolean;
   virtualSize: number;
+  /** Bytes allocated on disk (`actual-size`); undefined for nodes without a file. */
+  actualSize: number | undefined;
   /** Set when a backend or another node uses it. */
   usedBy: string | undefined;
 }
@@ -50,8 +52,11 @@ export class SimBlock {
   /** Opens an image file as a node (the size is the file's; a missing file is QEMU's error). */
   openImage(filename: string, format: string | undefined, readonly: boolean, nodeName?: string): SimBlockNode {
     let size: number;
+    let allocated: number;
     try {
-      size = statSync(filename).size;
+      const st = statSync(filename);
+      size = st.size;
+      allocated = st.blocks * 512;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw new QmpCommandError(
@@ -65,6 +70,7 @@ export class SimBlock {
       filename,
       readonly,
       virtualSize: size,
+      actualSize: allocated,
       usedBy: undefined,
     };
     this.nodes.set(node.nodeName, node);
@@ -138,10 +144,10 @@ export class SimBlock {
     const b = this.find({ id });
     const node = this.nodes.get(nodeName);
     if (!node) throw new QmpCommandError('GenericError', `Node '${nodeName}' not found`);
+    if (node.usedBy !== undefined) throw new QmpCommandError('GenericError', `Node '${nodeName}' is already in use`);
     if (!b.removable) throw new QmpCommandError('GenericError', `Device '${id}' is not removable`);
     if (!b.trayOpen) throw new QmpCommandError('GenericError', `Tray of device '${id}' is not open`);
     if (b.medium) throw new QmpCommandError('GenericError', 'There already is a medium in the device');
-    if (node.usedBy !== undefined) throw new QmpCommandError('GenericError', `Node '${nodeName}' is already in use`);
     node.usedBy = b.name || id;
     b.medium = node;
   }
@@ -187,7 +193,15 @@ export class SimBlock {
       node = this.openImage(filename, driver, ro, nodeName);
     } else if (driver === 'null-co' || driver === 'null-aio') {
       const size = typeof args['size'] === 'number' ? args['size'] : 1 << 30;
-      node = { nodeName, driver, filename: `${driver}://`, readonly: ro, virtualSize: size, usedBy: undefined };
+      node = {
+        nodeName,
+        driver,
+        filename: `${driver}://`,
+        readonly: ro,
+        virtualSize: size,
+        actualSize: undefined,
+        usedBy: undefined,
+      };
     } else {
       const file = args['file'];
       const childName = typeof file === 'string' ? file : undefined;
@@ -207,6 +221,7 @@ export class SimBlock {
         filename: child.filename,
         readonly: ro,
         virtualSize: child.virtualSize,
+        actualSize: child.actualSize,
         usedBy: undefined,
       };
     }
@@ -246,8 +261,9 @@ export class SimBlock {
         filename: n.filename,
         format: n.driver,
         'virtual-size': n.virtualSize,
-        'actual-size': 0,
-        'dirty-flag': false,
+        'actual-size': n.actualSize ?? 0,
+        // Nodes without a file (null-co) have no dirty flag in QEMU's ImageInfo.
+        'dirty-flag': n.actualSize === undefined ? undefined : false,
       },
       cache: { writeback: true, direct: false, 'no-flush': false },
       write_threshold: 0,

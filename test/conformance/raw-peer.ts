@@ -75,10 +75,22 @@ export class RawPeer {
     const tag = `sync-${++this.#sync}`;
     this.#sock.write(`\n{"execute":"query-name","id":"${tag}"}\n`);
     const isSync = (l: string): boolean => l.includes(`"id": "${tag}"`);
-    await this.#until(() => this.#lines.some(isSync), 15000, `the reply to ${String(bytes).slice(0, 80)}`);
+    // With pretty=on the sync reply spans lines: it runs from the last "{" line before its id to the
+    // next "}" line.
+    const end = (): number => {
+      const i = this.#lines.findIndex(isSync);
+      if (i === -1) return -1;
+      if (this.#lines[i]?.startsWith('{')) return i;
+      const j = this.#lines.findIndex((l, k) => k >= i && l === '}\r\n');
+      return j;
+    };
+    await this.#until(() => end() !== -1, 15000, `the reply to ${String(bytes).slice(0, 80)}`);
     const i = this.#lines.findIndex(isSync);
-    const out = this.#lines.slice(0, i);
-    this.#lines = this.#lines.slice(i + 1);
+    const last = end();
+    let first = i;
+    if (!this.#lines[i]?.startsWith('{')) while (first > 0 && this.#lines[first] !== '{\r\n') first--;
+    const out = this.#lines.slice(0, first);
+    this.#lines = this.#lines.slice(last + 1);
     return out;
   }
 
