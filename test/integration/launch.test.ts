@@ -1,6 +1,7 @@
 // launch() against real QEMU: a normal start and shutdown, QEMU that fails to start (bad option,
 // missing binary, dies before greeting), QEMU killed from outside, and the shutdown escalation.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -186,4 +187,36 @@ test('a dozen VMs at once: no listener-leak warning, all shut down', async (t) =
     process.off('warning', onWarning);
   }
   assert.ok(!warnings.includes('MaxListenersExceededWarning'), warnings.join(', '));
+});
+
+test('a process that exits without close() takes its QEMU with it', async (t) => {
+  if (!requireQemu(t)) return;
+  const launcher = new URL('../../src/launcher/index.js', import.meta.url).href;
+  const script = `const { launch } = await import(${JSON.stringify(launcher)});
+const vm = await launch({ argv: ${JSON.stringify(BASE)} });
+process.stdout.write(String(vm.pid));
+process.exit(0);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  assert.equal(code, 0);
+  const pid = Number(out);
+  assert.ok(pid > 0, out);
+  // SIGKILL was sent synchronously on exit; the kernel reaps the orphan through init shortly after.
+  const deadline = Date.now() + 5000;
+  const alive = (): boolean => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return !/^\d+ \(.*\) [ZX] /.test(stat);
+    } catch {
+      return false;
+    }
+  };
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(alive(), false, `QEMU ${pid} still running`);
 });
