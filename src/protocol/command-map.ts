@@ -39,6 +39,6 @@ export type QmpReturnsOf<S> = S extends { returns: infer R } ? R : never;
 export type QmpExecuteParams<S, O> =
   QmpArgsOf<S> extends undefined
     ? [args?: Record<string, never> | undefined, options?: O]
-    : {} extends QmpArgsOf<S>
+    : Partial<QmpArgsOf<S>> extends QmpArgsOf<S>
       ? [args?: QmpArgsOf<S>, options?: O]
       : [args: QmpArgsOf<S>, options?: O];

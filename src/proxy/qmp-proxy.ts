@@ -217,7 +217,7 @@ export class QmpProxy {
       );
     }
     const up = this.#upstream;
-    if (!up || up.state !== 'ready') {
+    if (up?.state !== 'ready') {
       audit('disconnected');
       throw new QmpCommandError(
         'GenericError',

@@ -1,4 +1,4 @@
-import { connect as netConnect, Socket } from 'node:net';
+import { isIP, connect as netConnect, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { QmpAbortedError, QmpConnectionError, QmpTimeoutError, QmpUsageError } from '../errors/qmp-error.js';
@@ -105,7 +105,9 @@ export function connectTransport(
     else if (addr.kind === 'fd') sock = netConnectFd(addr.fd);
     else if (useTls) {
       const tlsOpts: ConnectionOptions = options.tls === true ? {} : { ...options.tls };
-      sock = tlsConnect({ host: addr.host, port: addr.port, servername: addr.host, ...tlsOpts });
+      // SNI carries host names only (RFC 6066); Node warns when given an IP literal.
+      const sni = isIP(addr.host) === 0 ? { servername: addr.host } : {};
+      sock = tlsConnect({ host: addr.host, port: addr.port, ...sni, ...tlsOpts });
     } else sock = netConnect({ host: addr.host, port: addr.port, allowHalfOpen: true });
     const timer = setTimeout(() => {
       finish(

@@ -494,9 +494,19 @@ export class QemuJsonParser {
     else if (type === 'rcurly') this.#braces--;
     else if (type === 'lsquare') this.#brackets++;
     else if (type === 'rsquare') this.#brackets--;
-    if (this.#tokenBytes + len + 1 > this.#maxTokenBytes) return this.#fail('JSON token size limit exceeded');
-    if (this.#tokens.length + 1 > this.#maxTokens) return this.#fail('JSON token count limit exceeded');
-    if (this.#braces + this.#brackets > this.#maxDepth) return this.#fail('JSON nesting depth limit exceeded');
+    const limit =
+      this.#tokenBytes + len + 1 > this.#maxTokenBytes
+        ? 'JSON token size limit exceeded'
+        : this.#tokens.length + 1 > this.#maxTokens
+          ? 'JSON token count limit exceeded'
+          : this.#braces + this.#brackets > this.#maxDepth
+            ? 'JSON nesting depth limit exceeded'
+            : undefined;
+    if (limit !== undefined) {
+      // QEMU does not skip the rest of the message: it is lexed as new input.
+      this.#fail(limit);
+      return;
+    }
     this.#tokens.push(token);
     this.#tokenBytes += len;
     if ((this.#braces > 0 || this.#brackets > 0) && this.#braces >= 0 && this.#brackets >= 0) return;

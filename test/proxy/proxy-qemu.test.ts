@@ -83,13 +83,15 @@ test('five clients through the proxy: own ids, events to all, slow reader, polic
       ),
     );
     const [rawOut, oursOut] = await Promise.all([Promise.all(rawRuns), Promise.all(ours)]);
-    rawOut.forEach((lines, n) => {
+    for (const [n, lines] of rawOut.entries()) {
       assert.equal(lines.length, 50);
-      lines.forEach((l, i) =>
-        assert.equal(l, `{"return": "0x${(n * 1000 + i).toString(16)}\\r\\n", "id": ${i + 1}}\r\n`),
-      );
-    });
-    oursOut.forEach((res, n) => res.forEach((v, i) => assert.equal(v, `0x${((n + 5) * 1000 + i).toString(16)}\r\n`)));
+      for (const [i, l] of lines.entries()) {
+        assert.equal(l, `{"return": "0x${(n * 1000 + i).toString(16)}\\r\\n", "id": ${i + 1}}\r\n`);
+      }
+    }
+    for (const [n, res] of oursOut.entries()) {
+      for (const [i, v] of res.entries()) assert.equal(v, `0x${((n + 5) * 1000 + i).toString(16)}\r\n`);
+    }
 
     // Events reach every negotiated client, ours and raw; the slow reader is cut off, not waited for.
     const waits = clients.map((c) => c.waitForEvent('STOP', { timeoutMs: 5000 }));

@@ -7,9 +7,10 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { QmpServer } from '../../src/server/index.js';
+import { loadQemu72Schema } from '../../src/schema/index.js';
+import type { QmpServer, QmpServerSchema } from '../../src/server/index.js';
 import { duplexPair, RawClient } from './helpers.js';
-import { type Recorded, stubQemu } from './stub-qemu.js';
+import { type Recorded, stubQemu, stubSchema } from './stub-qemu.js';
 
 interface WireEntry {
   dir: 'S' | 'C' | 'S2' | 'C2' | '#' | 'RST' | 'EOF';
@@ -67,8 +68,8 @@ async function openClient(server: QmpServer, name: string, socketPath: string | 
   return new RawClient(a);
 }
 
-async function replay(name: string, scenario: Scenario): Promise<void> {
-  const server = stubQemu(scenario.machine, recorded);
+async function replay(name: string, scenario: Scenario, schema: QmpServerSchema): Promise<void> {
+  const server = stubQemu(scenario.machine, recorded, { schema });
   // The second-client scenario needs a real monitor: one client at a time on a socket.
   const socketPath = name === 'second-client' ? join(tmp, `${name}.sock`) : undefined;
   if (socketPath !== undefined) await server.listen(`unix:${socketPath},server=on,wait=off`);
@@ -115,14 +116,22 @@ async function replay(name: string, scenario: Scenario): Promise<void> {
   }
 }
 
-describe('golden transcripts of QEMU 7.2.22', () => {
-  const names = Object.keys(golden.scenarios);
-  test('the fixture has every recorded scenario', () => {
-    assert.ok(names.length >= 37, `found ${names.length} scenarios`);
+const SCHEMAS: ReadonlyArray<[string, () => QmpServerSchema]> = [
+  ['a test stand-in schema', () => stubSchema],
+  ["QEMU 7.2's own schema (QapiSchema)", loadQemu72Schema],
+];
+
+for (const [schemaName, loadSchema] of SCHEMAS) {
+  describe(`golden transcripts of QEMU 7.2.22, arguments checked by ${schemaName}`, () => {
+    const names = Object.keys(golden.scenarios);
+    const schema = loadSchema();
+    test('the fixture has every recorded scenario', () => {
+      assert.ok(names.length >= 37, `found ${names.length} scenarios`);
+    });
+    for (const name of names) {
+      const scenario = golden.scenarios[name];
+      if (scenario === undefined) continue;
+      test(`${name}: ${scenario.desc}`, () => replay(name, scenario, schema));
+    }
   });
-  for (const name of names) {
-    const scenario = golden.scenarios[name];
-    if (scenario === undefined) continue;
-    test(`${name}: ${scenario.desc}`, () => replay(name, scenario));
-  }
-});
+}
