@@ -1,5 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { clearScreenDown, createInterface, cursorTo, type Interface, moveCursor } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
 import { QmpError } from '../errors/qmp-error.js';
 import { SHELL_HISTORY_SIZE } from '../limits.js';
 import type { QmpEvent } from '../protocol/messages.js';
@@ -69,6 +70,8 @@ export class ShellRepl {
   #lastInterrupt = false;
   #history: string[] = [];
   #finish: ((code: number) => void) | undefined;
+  /** Aborted when the shell ends: stops the reconnect loop's waits. */
+  readonly #stopped = new AbortController();
   readonly #done: Promise<number>;
 
   constructor(options: ShellReplOptions) {
@@ -409,14 +412,7 @@ export class ShellRepl {
         this.#print(`Reconnected${v === undefined ? '' : ` to QEMU ${v.major}.${v.minor}.${v.micro}`}`, 'stderr');
         return;
       } catch {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, RECONNECT_DELAY_MS);
-          t.unref();
-          void this.#done.then(() => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
+        await delay(RECONNECT_DELAY_MS, undefined, { signal: this.#stopped.signal }).catch(() => undefined);
       }
     }
   }
@@ -434,6 +430,7 @@ export class ShellRepl {
   #end(code: number): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#stopped.abort();
     this.#prompting = false;
     this.#running?.abort();
     this.#rl?.close();
