@@ -102,13 +102,14 @@ export class ShellRepl {
     }
     this.#attach(this.#conn);
     await this.#loadCompletion(this.#conn);
+    // The connection may already be gone (QEMU exited right after greeting).
+    if (this.#closing) return this.#done;
     this.#banner(this.#conn);
     this.#startReadline();
     // Without a terminal, Ctrl-C arrives as a signal rather than through readline.
     io.signal?.addEventListener('abort', () => this.#end(EXIT_CODES.interrupted), { once: true });
     this.#prompt();
-    const code = await this.#done;
-    return code;
+    return this.#done;
   }
 
   #banner(conn: ShellConnection): void {
