@@ -107,7 +107,8 @@ export class ShellRepl {
     this.#banner(this.#conn);
     this.#startReadline();
     // Without a terminal, Ctrl-C arrives as a signal rather than through readline.
-    io.signal?.addEventListener('abort', () => this.#end(EXIT_CODES.interrupted), { once: true });
+    if (io.signal?.aborted) this.#end(EXIT_CODES.interrupted);
+    else io.signal?.addEventListener('abort', () => this.#end(EXIT_CODES.interrupted), { once: true });
     this.#prompt();
     return this.#done;
   }
