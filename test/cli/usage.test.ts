@@ -32,6 +32,14 @@ describe('help', () => {
     });
   }
 
+  for (const c of ['sim', 'gen', 'proxy']) {
+    test(`qmpkit ${c} --help reaches its command`, async () => {
+      const r = await qmpkit([c, '--help']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^usage: qmpkit ${c} `));
+    });
+  }
+
   test('qmp-shell -h and --help', async () => {
     const r = await qmpShell(['-h']);
     assert.equal(r.code, 0);
