@@ -12,7 +12,10 @@ export interface QmpListenTransport {
   readonly address: QmpAddress;
   /** The listening socket; `undefined` for `stdio`. */
   readonly server: Server | undefined;
-  /** Stops listening, closes a stdio stream, and removes the unix socket file this listener created. */
+  /**
+   * Stops listening (connections already accepted stay open), closes a stdio stream, and removes
+   * the unix socket file this listener created.
+   */
   close(): Promise<void>;
 }
 
@@ -183,7 +186,9 @@ export async function listenTransport(
     server,
     close(): Promise<void> {
       closing ??= (async () => {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // Stops listening at once; net.Server's callback would wait for every open connection, which
+        // the caller closes on its own.
+        server.close();
         if (addr.kind === 'unix' && unixId !== undefined) {
           // Only remove the file if it is still our socket (someone may have replaced it).
           const st = await lstat(addr.path).catch(() => undefined);

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { MAX_WAITING_CLIENTS } from '../../src/limits.js';
 import { QmpServer } from '../../src/server/index.js';
@@ -86,6 +87,30 @@ describe('unix sockets', () => {
     await assert.rejects(s.listen(`unix:${file}`), { code: 'QMP_ERR_CONNECT' });
     assert.equal(readFileSync(file, 'utf8'), 'keep me');
     await s.close();
+  });
+});
+
+describe('listenTransport', () => {
+  test('close() stops listening at once and leaves accepted connections open', async () => {
+    const path = sockPath();
+    const accepted: Duplex[] = [];
+    const t = await listenTransport(`unix:${path}`, { onConnection: (d) => accepted.push(d) });
+    const c = await dial(path);
+    await withDeadline(
+      (async () => {
+        while (accepted.length < 1) await new Promise<void>((r) => setImmediate(r));
+      })(),
+      5000,
+      'accept',
+    );
+    await withDeadline(t.close(), 5000, 'listener close');
+    assert.equal(existsSync(path), false);
+    assert.equal(t.server?.listening, false);
+    accepted[0]?.resume();
+    accepted[0]?.write('still here\r\n');
+    assert.equal(await c.next(), 'still here');
+    c.stream.destroy();
+    accepted[0]?.destroy();
   });
 });
 
