@@ -440,10 +440,11 @@ export class QmpSimulator {
       }
       // QEMU finishes a USB unplug a main-loop turn after the reply: the event follows it.
       // QEMU removes a USB device at once (a second device_del finds nothing) and emits DEVICE_DELETED
-      // from an RCU callback shortly after the reply (the simulator: on the next loop turn).
+      // from an RCU callback some milliseconds later, so where it lands among later replies is
+      // timing; the simulator sends it right after the reply, as the golden transcript shows.
       ctx.afterReply(() => {
         this.devices.remove(dev);
-        setImmediate(() => this.emit('DEVICE_DELETED', { device: dev.id, path: dev.path }));
+        this.emit('DEVICE_DELETED', { device: dev.id, path: dev.path });
       });
     });
     reg('qom-list', (a) => this.devices.qomList(String(a['path'])));

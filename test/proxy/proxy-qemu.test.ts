@@ -12,6 +12,11 @@ import { QmpProxy, QmpProxyPolicy } from '../../src/proxy/index.js';
 import { RawPeer } from '../conformance/raw-peer.js';
 import { MACHINES, QEMU_BINARY, requireQemu } from '../helpers/qemu.js';
 
+/** HMP `print N` output: hex with 0x, except plain 0. */
+function hmpPrint(n: number): string {
+  return n === 0 ? '0' : `0x${n.toString(16)}`;
+}
+
 function startQemuAt(sock: string): { exited: Promise<void>; kill(): void } {
   const p = spawn(QEMU_BINARY, [...MACHINES.none, '-qmp', `unix:${sock},server=on,wait=off`], { stdio: 'ignore' });
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
@@ -86,11 +91,11 @@ test('five clients through the proxy: own ids, events to all, slow reader, polic
     for (const [n, lines] of rawOut.entries()) {
       assert.equal(lines.length, 50);
       for (const [i, l] of lines.entries()) {
-        assert.equal(l, `{"return": "0x${(n * 1000 + i).toString(16)}\\r\\n", "id": ${i + 1}}\r\n`);
+        assert.equal(l, `{"return": "${hmpPrint(n * 1000 + i)}\\r\\n", "id": ${i + 1}}\r\n`);
       }
     }
     for (const [n, res] of oursOut.entries()) {
-      for (const [i, v] of res.entries()) assert.equal(v, `0x${((n + 5) * 1000 + i).toString(16)}\r\n`);
+      for (const [i, v] of res.entries()) assert.equal(v, `${hmpPrint((n + 5) * 1000 + i)}\r\n`);
     }
 
     // Events reach every negotiated client, ours and raw; the slow reader is cut off, not waited for.
