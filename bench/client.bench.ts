@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QmpClient } from '../src/client/index.js';
 import { benchCase, reportCase } from './harness.js';
+import { waitSocket } from './sim-proxy-common.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qmpkit-bench-'));
 const sock = join(dir, 'qmp.sock');
@@ -16,23 +17,6 @@ const qemu = spawn(
   ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', `unix:${sock},server=on,wait=off`],
   { stdio: 'ignore' },
 );
-
-async function waitSocket(): Promise<void> {
-  const deadline = Date.now() + 20000;
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(sock);
-      s.once('connect', () => {
-        s.destroy();
-        r(true);
-      });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error('QEMU did not start');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The simplest fast raw client: write a line, split replies on CRLF, JSON.parse, match by id. */
 class RawClient {
@@ -96,7 +80,7 @@ async function pipelined(run: () => Promise<unknown>, total: number, inFlight: n
 }
 
 try {
-  await waitSocket();
+  await waitSocket(sock);
   // One QEMU monitor serves one client at a time: measure the two in turn on separate connections.
   const raw = await RawClient.open();
   const OPS = 2000;
