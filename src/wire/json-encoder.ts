@@ -1,20 +1,128 @@
 import { QmpUsageError } from '../errors/qmp-error.js';
 import { MAX_NESTING_DEPTH } from '../limits.js';
 
-// Everything JSON.stringify leaves unescaped that QMP peers must not see raw: DEL and all non-ASCII.
-const NON_ASCII_RE = /[\u007f-\uffff]/g;
+/**
+ * What `JSON.stringify` leaves that must not reach a QMP peer as is: DEL and every non-ASCII UTF-16
+ * unit (lone surrogates come out of JSON.stringify escaped already), and its short escapes for
+ * control characters, which become `\u00XX` too. `\\\\` is matched so an escaped backslash followed
+ * by `n` is not mistaken for `\n`.
+ */
+const NEEDS_REWRITE_RE = /[\\\u007f-\uffff]/;
+const REWRITE_RE = /\\[\\bfnrt]|[\u007f-\uffff]/g;
 
-function escapeNonAscii(s: string): string {
-  NON_ASCII_RE.lastIndex = 0;
-  if (!NON_ASCII_RE.test(s)) return s;
-  return s.replace(NON_ASCII_RE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+function hex4(code: number): string {
+  return `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+function rewrite(m: string): string {
+  if (m.length === 1) return hex4(m.charCodeAt(0));
+  switch (m.charCodeAt(1)) {
+    case 0x62 /* b */:
+      return '\\u0008';
+    case 0x66 /* f */:
+      return '\\u000c';
+    case 0x6e /* n */:
+      return '\\u000a';
+    case 0x72 /* r */:
+      return '\\u000d';
+    case 0x74 /* t */:
+      return '\\u0009';
+    default:
+      return m; // an escaped backslash
+  }
+}
+
+/** Makes JSON text from `JSON.stringify` ASCII-only with `\uXXXX` escapes (structure is ASCII already). */
+function asciiOnly(json: string): string {
+  return NEEDS_REWRITE_RE.test(json) ? json.replace(REWRITE_RE, rewrite) : json;
+}
+
+const UNSAFE_RE = /[^\x20-\x5b\x5d-\x7e]/;
+
+/** A string JSON.stringify writes as is and ASCII-only: printable ASCII, no backslash. */
+function asciiSafe(s: string): boolean {
+  if (s.length > 32) return !UNSAFE_RE.test(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f || c === 0x5c) return false;
+  }
+  return true;
+}
+
+/** What the fast-path walk found. */
+type Plainness = 'not-plain' | 'ascii' | 'rewrite';
+
+/**
+ * Whether `JSON.stringify(v)` gives what {@link encodeJson} must: plain objects and arrays only (no
+ * `toJSON`, no class instances), finite numbers, no bigint, nesting within the limit (`not-plain`
+ * otherwise); and whether its text is ASCII-only as is (`ascii`) or needs {@link asciiOnly}
+ * (`rewrite`). Strings are checked here, not in the output: JSON.stringify returns a string that is
+ * slow to read back. Bounded by the depth limit, so a cycle costs no more than that.
+ */
+function plainness(v: object, depth: number): Plainness {
+  if (depth >= MAX_NESTING_DEPTH) return 'not-plain';
+  let r: Plainness = 'ascii';
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      switch (typeof x) {
+        case 'string':
+          if (r === 'ascii' && !asciiSafe(x)) r = 'rewrite';
+          break;
+        case 'number':
+          if (!Number.isFinite(x)) return 'not-plain';
+          break;
+        case 'bigint':
+          return 'not-plain';
+        case 'object':
+          if (x !== null) {
+            const k = plainness(x, depth + 1);
+            if (k === 'not-plain') return k;
+            if (k === 'rewrite') r = k;
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    return r;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return 'not-plain';
+  const o = v as Record<string, unknown>;
+  if (typeof o['toJSON'] === 'function') return 'not-plain';
+  for (const key in o) {
+    const x = o[key];
+    switch (typeof x) {
+      case 'string':
+        if (r === 'ascii' && !asciiSafe(x)) r = 'rewrite';
+        break;
+      case 'number':
+        if (!Number.isFinite(x)) return 'not-plain';
+        break;
+      case 'bigint':
+        return 'not-plain';
+      case 'object':
+        if (x !== null) {
+          const k = plainness(x, depth + 1);
+          if (k === 'not-plain') return k;
+          if (k === 'rewrite') r = k;
+        }
+        break;
+      default:
+        break;
+    }
+    if (r === 'ascii' && !asciiSafe(key)) r = 'rewrite';
+  }
+  return r;
 }
 
 function encodeString(s: string): string {
   // JSON.stringify escapes quotes, backslashes, control characters and lone surrogates.
-  return escapeNonAscii(JSON.stringify(s));
+  return asciiOnly(JSON.stringify(s));
 }
 
+/** The exact encoder, with a path to name in errors. `undefined` for what JSON leaves out. */
 function encodeValue(v: unknown, depth: number, path: string): string | undefined {
   switch (typeof v) {
     case 'string':
@@ -36,7 +144,9 @@ function encodeValue(v: unknown, depth: number, path: string): string | undefine
   }
   if (v === null) return 'null';
   if (depth >= MAX_NESTING_DEPTH) {
-    throw new QmpUsageError(`Cannot encode ${path}: nested deeper than ${MAX_NESTING_DEPTH} levels (or a cycle)`);
+    throw new QmpUsageError(
+      `Cannot encode ${path}: nested deeper than ${MAX_NESTING_DEPTH} levels, or a cycle (a value that contains itself)`,
+    );
   }
   const obj = v as { toJSON?: unknown };
   if (typeof obj.toJSON === 'function') return encodeValue((obj.toJSON as () => unknown).call(v), depth, path);
@@ -48,8 +158,8 @@ function encodeValue(v: unknown, depth: number, path: string): string | undefine
     }
     return `${s}]`;
   }
-  if (v instanceof Map) {
-    throw new QmpUsageError(`Cannot encode a Map at ${path}: use a plain object`);
+  if (v instanceof Map || v instanceof Set) {
+    throw new QmpUsageError(`Cannot encode a ${v.constructor.name} at ${path}: use a plain object or array`);
   }
   let s = '{';
   let first = true;
@@ -63,18 +173,29 @@ function encodeValue(v: unknown, depth: number, path: string): string | undefine
 }
 
 /**
- * Encodes a value as compact JSON with ASCII-only output (every character from DEL up is `\uXXXX`),
- * `bigint` as a plain integer, members that are `undefined` left out. Throws `QmpUsageError` for
- * non-finite numbers, a top-level value JSON cannot hold, and nesting past {@link MAX_NESTING_DEPTH}
- * (which is also how a cycle shows).
+ * Encodes a value as compact JSON (`{"a":1,"b":[true,null]}`, no newline) whose text is ASCII only:
+ * `"` and `\` are escaped, and every control character, DEL, non-ASCII character and lone surrogate
+ * becomes `\uXXXX`. A `bigint` is written as a plain integer. Like `JSON.stringify`, members whose value
+ * is `undefined` (or a function or symbol) are left out, array elements that are become `null`, and
+ * `toJSON()` is honoured.
+ *
+ * @throws QmpUsageError for a non-finite number, a top-level value JSON cannot hold (`undefined`, a
+ * function, a symbol), a `Map` or `Set`, and nesting deeper than {@link MAX_NESTING_DEPTH} (which is
+ * also how a cycle shows).
  */
 export function encodeJson(value: unknown): string {
+  // Fast path for the usual command object: JSON.stringify, once a walk has shown it would be exact.
+  if (value !== null && typeof value === 'object') {
+    const p = plainness(value, 0);
+    if (p === 'ascii') return JSON.stringify(value);
+    if (p === 'rewrite') return asciiOnly(JSON.stringify(value));
+  }
   const out = encodeValue(value, 0, 'value');
   if (out === undefined) throw new QmpUsageError(`Cannot encode a ${typeof value} as JSON`);
   return out;
 }
 
-/** Encodes one message for the wire: {@link encodeJson} plus a newline. */
+/** Encodes one message for the wire: {@link encodeJson} plus a newline (QMP reads one message per line). */
 export function encodeMessage(value: unknown): string {
   return `${encodeJson(value)}\n`;
 }

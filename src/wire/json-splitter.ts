@@ -1,512 +1,544 @@
-import { QmpLimitError, QmpProtocolError } from '../errors/qmp-error.js';
+import { isAscii } from 'node:buffer';
+import { QmpLimitError, QmpProtocolError, QmpUsageError } from '../errors/qmp-error.js';
 import { MAX_MESSAGE_BYTES, MAX_NESTING_DEPTH } from '../limits.js';
-import { decodeJsonLossless } from './json-decoder.js';
+import {
+  decodeJsonLossless,
+  decodeJsonText,
+  depthError,
+  depthWithin,
+  jsonExcerpt,
+  mayHoldBigInt,
+} from './json-decoder.js';
 import type { JsonValue } from './json-value.js';
 
 /** Options of {@link JsonSplitter}. */
 export interface JsonSplitterOptions {
-  /** Largest message accepted, in bytes (default {@link MAX_MESSAGE_BYTES}, 10 MiB). */
+  /** Largest message accepted, in bytes, whitespace between messages not counted (default {@link MAX_MESSAGE_BYTES}, 10 MiB). */
   maxMessageBytes?: number;
   /** Deepest `{`/`[` nesting accepted (default {@link MAX_NESTING_DEPTH}, 1024). */
   maxDepth?: number;
 }
 
-/** One result of {@link JsonSplitter.push}: a whole message, or why one was lost. */
+/**
+ * One result of {@link JsonSplitter.push}: a whole message and its size in bytes, or why one was
+ * lost (`QmpLimitError` past a limit, `QmpProtocolError` with code `QMP_ERR_JSON` for bad JSON).
+ */
 export type JsonSplitItem = { value: JsonValue; bytes: number } | { error: QmpLimitError | QmpProtocolError };
 
+const LF = 0x0a;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-/** Digit runs this long may hold an integer beyond 2^53−1 (16 digits); such messages take the lossless path. */
-const LONG_DIGIT_RUN = 16;
 
-const LONG_DIGITS_RE = /[0-9]{16}/;
+/**
+ * While a line-framed peer's unfinished line is this small, a chunk that ends like a message is
+ * checked by the scanner, so a message is returned even if its newline never comes. Bigger held lines
+ * wait for their newline: scanning them would cost as much as decoding them.
+ */
+const TAIL_SCAN_MAX_BYTES = 16 * 1024;
+
+/** A buffer up to this size is kept for the next unfinished message; a bigger one is let go. */
+const KEPT_BUFFER_BYTES = 64 * 1024;
 
 type Utf8SliceBuffer = Buffer & { utf8Slice?: (start: number, end: number) => string };
 
 /**
- * Decodes bytes as UTF-8. `Buffer#utf8Slice` is what `toString('utf8', s, e)` calls after checking its
- * arguments; calling it directly saves about half the cost on small replies, which matters per message.
+ * `buf.toString('utf8', s, e)` without its argument checks: `Buffer#utf8Slice` is what it calls in
+ * the end. Worth about 5% of a small reply's decoding; falls back when the method is missing.
  */
 function utf8(buf: Buffer, s: number, e: number): string {
   const b = buf as Utf8SliceBuffer;
-  return typeof b.utf8Slice === 'function' ? b.utf8Slice(s, e) : buf.toString('utf8', s, e);
+  return b.utf8Slice === undefined ? buf.toString('utf8', s, e) : b.utf8Slice(s, e);
 }
 
 function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+  return c === 0x20 || c === LF || c === 0x0d || c === 0x09;
 }
 
-/** True when `root` nests no deeper than `max` (iterative: deep input cannot overflow the stack). */
-function depthWithin(root: JsonValue, max: number): boolean {
-  const stack: unknown[] = [root];
-  const depths: number[] = [1];
-  while (stack.length > 0) {
-    const o = stack.pop() as object;
-    const d = depths.pop() as number;
-    if (d > max) return false;
-    if (Array.isArray(o)) {
-      for (const x of o) {
-        if (x !== null && typeof x === 'object') {
-          stack.push(x);
-          depths.push(d + 1);
-        }
-      }
-    } else {
-      for (const k in o) {
-        const x = (o as Record<string, unknown>)[k];
-        if (x !== null && typeof x === 'object') {
-          stack.push(x);
-          depths.push(d + 1);
-        }
-      }
-    }
-  }
-  return true;
+/** A top-level word (number, `true`, `inf`, garbage) ends at whitespace or structure. */
+function endsWord(c: number): boolean {
+  return isSpace(c) || c === 0x7b || c === 0x7d || c === 0x5b || c === 0x5d || c === QUOTE;
 }
 
-type Mode = 'idle' | 'container' | 'scalar' | 'skip';
+function optionValue(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !(v >= 1))
+    throw new QmpUsageError(`JsonSplitter: ${name} must be a number >= 1, got ${String(v)}`);
+  return v;
+}
+
+function asItemError(err: unknown): QmpLimitError | QmpProtocolError {
+  if (err instanceof QmpLimitError || err instanceof QmpProtocolError) return err;
+  return new QmpProtocolError(`Invalid JSON: ${String(err)}`, { code: 'QMP_ERR_JSON', cause: err });
+}
+
+function tooBigError(maxBytes: number): QmpLimitError {
+  return new QmpLimitError(
+    `A message longer than ${maxBytes} bytes was skipped (raise the maxMessageBytes option)`,
+    'maxMessageBytes',
+    maxBytes,
+  );
+}
 
 /**
- * Streaming splitter for QMP's byte stream: feed it any chunks (one byte at a time, many messages in
- * one chunk, messages split anywhere, CRLF, `pretty=on` multi-line output) and it returns every whole
- * message, decoded exactly (big integers as `bigint`).
- *
- * Only the boundary scan touches every byte, and it jumps over string bodies with `indexOf`; a finished
- * message is decoded by `JSON.parse` unless it holds a long digit run or a non-JSON token, which go to
- * the lossless parser. Past a limit the rest of that message is skipped without being buffered, one
- * error item is returned, and splitting resumes at the next message.
+ * Copies of bytes in one buffer that grows by doubling, so a message that comes a byte at a time costs
+ * neither an object per chunk nor a join at the end; the caller may reuse its chunks. Never grows past
+ * `cap` unless one append needs more.
  */
-export class JsonSplitter {
+class ByteStore {
+  #buf: Buffer | undefined;
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  append(bytes: Buffer, cap: number): void {
+    const need = this.#length + bytes.length;
+    let b = this.#buf;
+    if (b === undefined || b.length < need) {
+      const grown = Buffer.allocUnsafe(Math.max(need, Math.min(Math.max(2 * (b?.length ?? 0), 4096), cap)));
+      if (b !== undefined) b.copy(grown, 0, 0, this.#length);
+      this.#buf = b = grown;
+    }
+    bytes.copy(b, this.#length);
+    this.#length = need;
+  }
+
+  /** The bytes held, from `from` on. Valid until the next append or clear. */
+  view(from = 0): Buffer {
+    return (this.#buf as Buffer).subarray(from, this.#length);
+  }
+
+  /** Empties the store; keeps a small buffer for reuse. */
+  clear(): void {
+    this.#length = 0;
+    if (this.#buf !== undefined && this.#buf.length > KEPT_BUFFER_BYTES) this.#buf = undefined;
+  }
+}
+
+type ScanMode = 'idle' | 'container' | 'string' | 'word';
+
+/**
+ * The exact splitter: tracks string/escape state and bracket nesting byte by byte, so it frames any
+ * input (pretty=on, several messages per line, no newlines at all). Keeps copies of the bytes of an
+ * unfinished message only, joined once when it completes.
+ */
+class ByteScanner {
   readonly #maxBytes: number;
   readonly #maxDepth: number;
-  #mode: Mode = 'idle';
-  #chunks: Buffer[] = [];
-  #bytes = 0;
+  #mode: ScanMode = 'idle';
+  /** Past a limit: the rest of the message is scanned but neither kept nor decoded. */
+  #skipping = false;
+  /** Why the message at hand is broken (set when framing itself shows it). */
+  #malformed: string | undefined;
+  /** The unfinished message's bytes from earlier chunks. */
+  readonly #held = new ByteStore();
   #depth = 0;
+  /** The closing bracket each open level expects, for levels up to maxDepth. */
+  #closers: number[] = [];
   #inString = false;
   #escape = false;
-  #digitRun = 0;
-  #lossless = false;
-  /** For a top-level scalar that is a string. */
-  #scalarIsString = false;
-  /** Fast path on: the peer frames messages by lines (QEMU without pretty=on). */
-  #lineMode = true;
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
-  /** A message came ended by a newline: the peer frames by lines. */
-  #sawLine = false;
-  /** Scanner state for held bytes, caught up lazily (see #holdTail). */
-  #tail: { scanner: JsonSplitter; fed: number } | undefined;
-  /** Once the peer proved not to be line-framed: the scanner that owns the stream. */
-  #delegate: JsonSplitter | undefined;
 
-  constructor(options: JsonSplitterOptions = {}) {
-    this.#maxBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
-    this.#maxDepth = options.maxDepth ?? MAX_NESTING_DEPTH;
+  constructor(maxBytes: number, maxDepth: number) {
+    this.#maxBytes = maxBytes;
+    this.#maxDepth = maxDepth;
   }
 
-  /** Bytes held for an incomplete message. */
+  get idle(): boolean {
+    return this.#mode === 'idle';
+  }
+
   get bufferedBytes(): number {
-    if (this.#delegate !== undefined) return this.#delegate.bufferedBytes;
-    return this.#pendingBytes + (this.#mode === 'skip' ? 0 : this.#bytes);
+    return this.#held.length;
   }
 
-  /** Drops any partial message (e.g. for a new connection). */
   reset(): void {
-    this.#lineMode = true;
-    this.#sawLine = false;
-    this.#tail = undefined;
-    this.#delegate = undefined;
-    this.#pending = [];
-    this.#pendingBytes = 0;
     this.#mode = 'idle';
-    this.#chunks = [];
-    this.#bytes = 0;
+    this.#skipping = false;
+    this.#malformed = undefined;
+    this.#held.clear();
     this.#depth = 0;
+    this.#closers = [];
     this.#inString = false;
     this.#escape = false;
-    this.#digitRun = 0;
-    this.#lossless = false;
   }
 
-  /** Feeds bytes; returns every message (or error) completed by them, in order. */
-  push(chunk: Uint8Array): JsonSplitItem[] {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const out: JsonSplitItem[] = [];
-    if (this.#delegate !== undefined) {
-      this.#delegate.#scanPush(buf, out);
-      return out;
-    }
-    if (!this.#lineMode) {
-      this.#scanPush(buf, out);
-      return out;
-    }
-    let from = 0;
-    const len = buf.length;
-    for (;;) {
-      const nl = buf.indexOf(0x0a, from);
-      if (nl === -1) break;
-      if (this.#pending.length === 0) {
-        this.#line(buf, from, nl + 1, out);
-      } else {
-        this.#pending.push(buf.subarray(from, nl + 1));
-        const line = Buffer.concat(this.#pending, this.#pendingBytes + (nl + 1 - from));
-        this.#pending = [];
-        this.#pendingBytes = 0;
-        this.#tail = undefined;
-        this.#line(line, 0, line.length, out);
-      }
-      from = nl + 1;
-      if (!this.#lineMode) {
-        if (from < len) this.#scanPush(buf.subarray(from), out);
-        return out;
-      }
-    }
-    if (from < len) this.#holdTail(buf.subarray(from), out);
-    return out;
-  }
-
-  /**
-   * Keeps bytes not yet ended by a newline. A peer that does not end messages with a newline would
-   * wait forever for our reply, so when the held bytes end like a message (`}` or `]`), a scanner
-   * catches up on them (each byte is scanned once); if it finds whole messages, the scanner takes
-   * over this stream for good.
-   */
-  #holdTail(rest: Buffer, out: JsonSplitItem[]): void {
-    this.#pending.push(rest);
-    this.#pendingBytes += rest.length;
-    let last = rest.length - 1;
-    while (last >= 0 && isSpace(rest[last]!)) last--;
-    // Once the peer ended a message with a newline (QEMU ends every message with CRLF), it frames by
-    // lines: skip the catch-up, which would rescan big replies that arrive in several chunks.
-    const closer = !this.#sawLine && last >= 0 && (rest[last] === 0x7d || rest[last] === 0x5d);
-    if (!closer && this.#pendingBytes <= this.#maxBytes) return;
-    const tail = (this.#tail ??= {
-      scanner: new JsonSplitter({ maxMessageBytes: this.#maxBytes, maxDepth: this.#maxDepth }),
-      fed: 0,
-    });
-    const found: JsonSplitItem[] = [];
-    for (let i = tail.fed; i < this.#pending.length; i++) tail.scanner.#scanPush(this.#pending[i]!, found);
-    tail.fed = this.#pending.length;
-    if (found.length > 0 || this.#pendingBytes > this.#maxBytes) {
-      out.push(...found);
-      tail.scanner.#lineMode = false;
-      this.#delegate = tail.scanner;
-      this.#pending = [];
-      this.#pendingBytes = 0;
-      this.#tail = undefined;
-    }
-  }
-
-  /**
-   * The fast path: QEMU sends one compact message per line, so a line is usually one whole message
-   * for `JSON.parse`. Anything else (pretty=on, several messages on a line, bad JSON) goes to the
-   * scanner; when the scanner is left holding a partial message the peer is not line-framed and the
-   * splitter stays in scanning mode.
-   */
-  #line(buf: Buffer, s: number, e: number, out: JsonSplitItem[]): void {
-    const end = e;
-    const start = s;
-    while (s < e && isSpace(buf[s]!)) s++;
-    while (e > s && isSpace(buf[e - 1]!)) e--;
-    if (s === e) return;
-    const first = buf[s];
-    if (e - s > this.#maxBytes || (first !== 0x7b && first !== 0x5b)) {
-      this.#toScanner(buf.subarray(start, end), out);
-      return;
-    }
-    const text = utf8(buf, s, e);
-    let value: JsonValue;
-    try {
-      // An integer beyond 2^53-1 has at least 16 digits; only such messages need the lossless parser.
-      value =
-        text.length >= 16 && LONG_DIGITS_RE.test(text)
-          ? decodeJsonLossless(text, this.#maxDepth)
-          : (JSON.parse(text) as JsonValue);
-    } catch {
-      this.#toScanner(buf.subarray(start, end), out);
-      return;
-    }
-    if (text.length > 2 * this.#maxDepth && !depthWithin(value, this.#maxDepth)) {
-      out.push({ error: this.#depthError() });
-      return;
-    }
-    this.#sawLine = true;
-    out.push({ value, bytes: e - s });
-  }
-
-  #toScanner(line: Buffer, out: JsonSplitItem[]): void {
-    this.#scanPush(line, out);
-    if (this.#mode !== 'idle') this.#lineMode = false;
-  }
-
-  #depthError(): QmpLimitError {
-    return new QmpLimitError(
-      `A message nested deeper than ${this.#maxDepth} levels was skipped (raise the maxDepth option)`,
-      'maxDepth',
-      this.#maxDepth,
-    );
-  }
-
-  /** The byte scanner: exact framing for any input, at the cost of touching every byte. */
-  #scanPush(buf: Buffer, out: JsonSplitItem[]): void {
+  push(buf: Buffer, out: JsonSplitItem[]): void {
     const len = buf.length;
     let i = 0;
-    /** Where the current message starts in this chunk. */
+    /** Where the message at hand starts in this chunk. */
     let start = 0;
     while (i < len) {
       if (this.#mode === 'idle') {
-        const c = buf[i]!;
-        if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
-          i++;
-          continue;
+        let c = buf[i] as number;
+        while (isSpace(c)) {
+          if (++i === len) return;
+          c = buf[i] as number;
         }
         start = i;
-        this.#bytes = 0;
-        this.#lossless = false;
-        this.#digitRun = 0;
         if (c === 0x7b || c === 0x5b) {
           this.#mode = 'container';
-          this.#depth = 0;
         } else if (c === 0x7d || c === 0x5d) {
-          out.push({
-            error: new QmpProtocolError(`Invalid JSON: unexpected '${String.fromCharCode(c)}' between messages`, {
-              code: 'QMP_ERR_JSON',
-            }),
-          });
           i++;
+          out.push({ error: this.#jsonError(`unexpected '${String.fromCharCode(c)}' between messages`, buf, i) });
           continue;
+        } else if (c === QUOTE) {
+          this.#mode = 'string';
+          this.#inString = true;
+          i++;
         } else {
-          this.#mode = 'scalar';
-          this.#scalarIsString = c === QUOTE;
-          this.#inString = c === QUOTE;
-          this.#escape = false;
+          this.#mode = 'word';
           i++;
-          if (this.#inString) continue;
-          // Letters of a bare scalar (true, inf, nan...) or a number: lossless path decides.
-          this.#lossless = true;
-          continue;
         }
       }
-      if (this.#mode === 'scalar') {
-        const end = this.#scanScalar(buf, i);
-        if (end === -1) {
-          this.#hold(buf, start, len, out);
-          return;
-        }
-        this.#finish(buf, start, end, out);
-        i = end;
-        continue;
-      }
-      // container or skip
-      const end = this.#scanContainer(buf, i, out);
+      let end: number;
+      if (this.#mode === 'container') end = this.#scanContainer(buf, i, out);
+      else if (this.#mode === 'string') end = this.#scanString(buf, i);
+      else end = this.#scanWord(buf, i);
       if (end === -1) {
-        if (this.#mode !== 'skip') this.#hold(buf, start, len, out);
+        this.#hold(buf, start, out);
         return;
       }
-      if (this.#mode === 'skip') {
-        this.#mode = 'idle';
-        this.#chunks = [];
-        this.#bytes = 0;
-      } else {
-        this.#finish(buf, start, end, out);
-      }
+      this.#finish(buf, start, end, out);
       i = end;
     }
   }
 
-  /** Keeps the unfinished tail of a message; enforces maxMessageBytes on it. */
-  #hold(buf: Buffer, start: number, end: number, out: JsonSplitItem[]): void {
-    if (end <= start) return;
-    this.#bytes += end - start;
-    if (this.#bytes > this.#maxBytes) {
-      this.#tooBig(out);
-      return;
-    }
-    this.#chunks.push(buf.subarray(start, end));
-  }
-
-  #tooBig(out: JsonSplitItem[]): void {
-    out.push({
-      error: new QmpLimitError(
-        `A message exceeded ${this.#maxBytes} bytes and was skipped (raise the maxMessageBytes option)`,
-        'maxMessageBytes',
-        this.#maxBytes,
-      ),
-    });
-    this.#chunks = [];
-    if (this.#mode === 'scalar') {
-      // A scalar this long has no structure to skip by; drop it whole.
-      this.reset();
-      return;
-    }
-    this.#mode = 'skip';
-  }
-
-  /** Decodes the message made of the held chunks plus `buf[start, end)`. */
-  #finish(buf: Buffer, start: number, end: number, out: JsonSplitItem[]): void {
-    const total = this.#bytes + (end - start);
-    this.#mode = 'idle';
-    if (total > this.#maxBytes) {
-      this.#chunks = [];
-      this.#bytes = 0;
-      out.push({
-        error: new QmpLimitError(
-          `A message exceeded ${this.#maxBytes} bytes and was skipped (raise the maxMessageBytes option)`,
-          'maxMessageBytes',
-          this.#maxBytes,
-        ),
-      });
-      return;
-    }
-    let text: string;
-    if (this.#chunks.length === 0) {
-      text = buf.toString('utf8', start, end);
-    } else {
-      this.#chunks.push(buf.subarray(start, end));
-      text = Buffer.concat(this.#chunks, total).toString('utf8');
-      this.#chunks = [];
-    }
-    this.#bytes = 0;
-    let value: JsonValue;
-    try {
-      value = this.#lossless ? decodeJsonLossless(text, this.#maxDepth) : (JSON.parse(text) as JsonValue);
-    } catch (err) {
-      try {
-        // JSON.parse fails on QEMU's inf/nan tokens: the lossless parser knows them.
-        value = decodeJsonLossless(text, this.#maxDepth);
-      } catch (err2) {
-        out.push({
-          error:
-            err2 instanceof QmpLimitError || err2 instanceof QmpProtocolError
-              ? err2
-              : new QmpProtocolError(`Invalid JSON: ${String(err)}`, { code: 'QMP_ERR_JSON', cause: err }),
-        });
-        return;
-      }
-    }
-    out.push({ value, bytes: total });
-  }
-
-  /** Scans a bare top-level scalar; returns the index just past it, or -1 when the chunk ends first. */
-  #scanScalar(buf: Buffer, i: number): number {
+  /** Inside a string at `i`: returns the index past its closing quote, or -1 when the chunk ends first. */
+  #scanString(buf: Buffer, i: number): number {
     const len = buf.length;
-    if (this.#scalarIsString) {
-      const end = this.#scanString(buf, i);
-      return end === -1 ? -1 : end + 1;
+    if (this.#escape) {
+      if (i === len) return -1;
+      this.#escape = false;
+      i++;
     }
-    for (; i < len; i++) {
-      const c = buf[i]!;
-      if (
-        c === 0x20 ||
-        c === 0x0a ||
-        c === 0x0d ||
-        c === 0x09 ||
-        c === 0x7b ||
-        c === 0x5b ||
-        c === 0x7d ||
-        c === 0x5d ||
-        c === QUOTE
-      ) {
+    while (i < len) {
+      const c = buf[i++] as number;
+      if (c === QUOTE) {
+        this.#inString = false;
+        return i;
+      }
+      if (c === BACKSLASH) {
+        if (i === len) {
+          this.#escape = true;
+          return -1;
+        }
+        i++;
+      } else if (c === LF) {
+        // JSON strings cannot hold a raw newline: the message was cut short. Resynchronize here
+        // rather than let the string swallow the messages that follow.
+        this.#inString = false;
+        this.#malformed = 'a line break inside a string (truncated message?)';
         return i;
       }
     }
     return -1;
   }
 
-  /**
-   * Inside a string at `i`: returns the index of its closing quote, or -1 (string state kept) when the
-   * chunk ends first. Jumps from quote to quote and counts the backslashes before each.
-   */
-  #scanString(buf: Buffer, i: number): number {
+  #scanWord(buf: Buffer, i: number): number {
     const len = buf.length;
-    if (this.#escape) {
-      this.#escape = false;
-      i++;
-      if (i >= len) return -1;
-    }
-    for (;;) {
-      const q = buf.indexOf(QUOTE, i);
-      if (q === -1) {
-        let bs = 0;
-        for (let k = len - 1; k >= i && buf[k] === BACKSLASH; k--) bs++;
-        this.#escape = bs % 2 === 1;
-        return -1;
-      }
-      let bs = 0;
-      for (let k = q - 1; k >= i && buf[k] === BACKSLASH; k--) bs++;
-      if (bs % 2 === 0) {
-        this.#inString = false;
-        return q;
-      }
-      i = q + 1;
-      if (i >= len) return -1;
-    }
+    while (i < len && !endsWord(buf[i] as number)) i++;
+    return i < len ? i : -1;
   }
 
-  /**
-   * Scans a container message; returns the index just past its end, or -1 when the chunk ends first.
-   * One tight loop over locals: per-byte string scanning beats an `indexOf` call per string on QMP's
-   * many short strings.
-   */
+  /** Scans a `{`/`[` message; returns the index past its end, or -1 when the chunk ends first. */
   #scanContainer(buf: Buffer, i: number, out: JsonSplitItem[]): number {
     const len = buf.length;
     const maxDepth = this.#maxDepth;
-    let inString = this.#inString;
+    const closers = this.#closers;
     let depth = this.#depth;
-    let digitRun = this.#digitRun;
-    let lossless = this.#lossless;
-    let skipping = this.#mode === 'skip';
-    if (inString && this.#escape) {
-      this.#escape = false;
-      i++;
+    if (this.#inString) {
+      i = this.#scanString(buf, i);
+      if (i === -1) return -1;
+      if (this.#malformed !== undefined) return i;
     }
-    let result = -1;
-    for (; i < len; i++) {
-      const c = buf[i]!;
-      if (inString) {
-        if (c === QUOTE) inString = false;
-        else if (c === BACKSLASH) {
-          if (++i === len) {
-            this.#escape = true;
-            break;
-          }
-        }
-        continue;
-      }
+    while (i < len) {
+      const c = buf[i++] as number;
       if (c === QUOTE) {
-        inString = true;
-        digitRun = 0;
-      } else if (c >= 0x30 && c <= 0x39) {
-        if (++digitRun >= LONG_DIGIT_RUN) lossless = true;
-      } else {
-        digitRun = 0;
-        if (c === 0x7b || c === 0x5b) {
-          if (++depth > maxDepth && !skipping) {
-            out.push({
-              error: new QmpLimitError(
-                `A message nested deeper than ${maxDepth} levels was skipped (raise the maxDepth option)`,
-                'maxDepth',
-                maxDepth,
-              ),
-            });
-            this.#chunks = [];
-            this.#mode = 'skip';
-            skipping = true;
+        this.#inString = true;
+        this.#depth = depth;
+        i = this.#scanString(buf, i);
+        if (i === -1) return -1;
+        if (this.#malformed !== undefined) return i;
+      } else if (c === 0x7b || c === 0x5b) {
+        if (++depth <= maxDepth) {
+          closers.push(c + 2); // '{' + 2 is '}', '[' + 2 is ']'
+        } else if (!this.#skipping) {
+          out.push({ error: depthError(maxDepth) });
+          this.#skip();
+        }
+      } else if (c === 0x7d || c === 0x5d) {
+        if (depth <= maxDepth) {
+          const expected = closers.pop() as number;
+          if (expected !== c) {
+            this.#malformed = `'${String.fromCharCode(c)}' closes a '${String.fromCharCode(expected - 2)}'`;
+            return i;
           }
-        } else if (c === 0x7d || c === 0x5d) {
-          if (--depth <= 0) {
-            depth = 0;
-            result = i + 1;
-            break;
-          }
+        }
+        if (--depth === 0) {
+          this.#depth = 0;
+          return i;
         }
       }
     }
-    this.#inString = inString;
     this.#depth = depth;
-    this.#digitRun = digitRun;
-    this.#lossless = lossless;
-    return result;
+    return -1;
+  }
+
+  #skip(): void {
+    this.#skipping = true;
+    this.#held.clear();
+  }
+
+  /** Keeps (a copy of) the unfinished tail of a message; enforces maxMessageBytes on it. */
+  #hold(buf: Buffer, start: number, out: JsonSplitItem[]): void {
+    if (this.#skipping) return;
+    if (this.#held.length + (buf.length - start) > this.#maxBytes) {
+      out.push({ error: tooBigError(this.#maxBytes) });
+      this.#skip();
+      return;
+    }
+    this.#held.append(buf.subarray(start), this.#maxBytes);
+  }
+
+  /** The message made of the held chunks plus `buf[start, end)` is complete: decode it. */
+  #finish(buf: Buffer, start: number, end: number, out: JsonSplitItem[]): void {
+    const held = this.#held.length;
+    const total = held + (end - start);
+    const malformed = this.#malformed;
+    const skipping = this.#skipping;
+    this.#mode = 'idle';
+    this.#skipping = false;
+    this.#malformed = undefined;
+    this.#depth = 0;
+    this.#closers.length = 0;
+    this.#inString = false;
+    this.#escape = false;
+    let text: string | undefined;
+    if (skipping) {
+      // The error was reported when the limit was passed.
+    } else if (malformed !== undefined) {
+      out.push({ error: this.#jsonError(malformed, buf, end) });
+    } else if (total > this.#maxBytes) {
+      out.push({ error: tooBigError(this.#maxBytes) });
+    } else if (held === 0) {
+      text = utf8(buf, start, end);
+    } else {
+      this.#held.append(buf.subarray(start, end), total);
+      const all = this.#held.view();
+      text = utf8(all, 0, all.length);
+    }
+    this.#held.clear();
+    if (text === undefined) return;
+    try {
+      // The scan enforced maxDepth already (or the lossless parser will).
+      out.push({ value: decodeJsonText(text, this.#maxDepth, false), bytes: total });
+    } catch (err) {
+      out.push({ error: asItemError(err) });
+    }
+  }
+
+  /** An error whose excerpt is the bytes just before `at` in this chunk. */
+  #jsonError(what: string, buf: Buffer, at: number): QmpProtocolError {
+    const from = Math.max(0, at - 40);
+    const text = buf.toString('utf8', from, at);
+    return new QmpProtocolError(`Invalid JSON: ${what} near ${jsonExcerpt(text, text.length)}`, {
+      code: 'QMP_ERR_JSON',
+    });
+  }
+}
+
+/**
+ * Streaming splitter for QMP's byte stream: feed it any chunks (one byte at a time, many messages in
+ * one chunk, messages split anywhere, CRLF, `pretty=on` multi-line output) and it returns every whole
+ * message, decoded exactly (integers beyond ±(2^53−1) as `bigint`; QEMU's `inf`/`nan` as numbers).
+ * A top-level scalar comes back as a value; whitespace between messages is skipped.
+ *
+ * Fast path: QEMU ends every message with a newline, so a line is usually one whole message. Lines
+ * are found with `indexOf` and decoded by `JSON.parse` (after a native regex test for integers it
+ * would round); whatever a line does not decode to a single value (pretty=on, several messages on a
+ * line, bad JSON) goes to an exact byte scanner that tracks strings, escapes and bracket nesting.
+ * A peer that leaves a message open across a newline (pretty=on) is served by that scanner from then
+ * on. A message that arrives without its newline is returned at once when it is small, or by a peer
+ * that never sent a newline; a bigger one from a line-framed peer waits for its newline.
+ *
+ * Limits: past `maxMessageBytes` or `maxDepth` one `QmpLimitError` item is returned and the rest of
+ * that message is skipped without being buffered; bad JSON gives one `QmpProtocolError`
+ * (`QMP_ERR_JSON`). Either way splitting resumes at the next message. `push()` never throws.
+ */
+export class JsonSplitter {
+  readonly #maxBytes: number;
+  readonly #maxDepth: number;
+  readonly #scanner: ByteScanner;
+  /** The peer left a message open across a newline: the scanner owns the stream. */
+  #scanning = false;
+  /** The peer ended a message with a newline (QEMU always does). */
+  #sawLine = false;
+  /** The unfinished line's bytes. */
+  readonly #tail = new ByteStore();
+  /** How many of those bytes the scanner has seen while checking whether they end a message. */
+  #scannedBytes = 0;
+
+  /** @throws QmpUsageError when an option is not a number >= 1. */
+  constructor(options: JsonSplitterOptions = {}) {
+    this.#maxBytes = optionValue('maxMessageBytes', options.maxMessageBytes, MAX_MESSAGE_BYTES);
+    this.#maxDepth = optionValue('maxDepth', options.maxDepth, MAX_NESTING_DEPTH);
+    this.#scanner = new ByteScanner(this.#maxBytes, this.#maxDepth);
+  }
+
+  /** Bytes held for an incomplete message. */
+  get bufferedBytes(): number {
+    return this.#scanning ? this.#scanner.bufferedBytes : this.#tail.length;
+  }
+
+  /** Drops any partial message and what was learnt about the peer (e.g. for a new connection). */
+  reset(): void {
+    this.#scanner.reset();
+    this.#scanning = false;
+    this.#sawLine = false;
+    this.#tail.clear();
+    this.#scannedBytes = 0;
+  }
+
+  /**
+   * Feeds bytes; returns every message (or error) they complete, in order. The bytes are copied when
+   * kept, so the caller may reuse `chunk` afterwards.
+   */
+  push(chunk: Uint8Array): JsonSplitItem[] {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const out: JsonSplitItem[] = [];
+    if (this.#scanning) {
+      this.#scanner.push(buf, out);
+      return out;
+    }
+    const len = buf.length;
+    let nl = buf.indexOf(LF);
+    if (nl === -1) {
+      if (len > 0) this.#holdTail(buf, out);
+      return out;
+    }
+    let from = 0;
+    if (this.#tail.length > 0) {
+      this.#tail.append(buf.subarray(0, nl + 1), this.#maxBytes);
+      const line = this.#tail.view();
+      this.#dropTail(false);
+      // Nothing keeps a reference into `line` (the scanner copies what it holds) before it is reused.
+      this.#line(line, 0, line.length, out);
+      from = nl + 1;
+      nl = buf.indexOf(LF, from);
+    }
+    // Several lines in one chunk (a burst of replies or events): decode the chunk to one string and
+    // cut lines from it, rather than pay for a Buffer-to-string call per line. Offsets into the string
+    // are byte offsets only when the bytes are ASCII, which QEMU's output always is.
+    if (nl !== -1 && nl + 1 < len && isAscii(buf)) return this.#textLines(buf, from, out);
+    for (; nl !== -1; nl = from < len ? buf.indexOf(LF, from) : -1) {
+      if (this.#scanning) break;
+      this.#line(buf, from, nl + 1, out);
+      from = nl + 1;
+    }
+    if (from < len) {
+      if (this.#scanning) this.#scanner.push(buf.subarray(from), out);
+      else this.#holdTail(buf.subarray(from), out);
+    }
+    return out;
+  }
+
+  /** The lines of an ASCII chunk from `from` on (an unfinished line from before is done). */
+  #textLines(buf: Buffer, from: number, out: JsonSplitItem[]): JsonSplitItem[] {
+    const text = buf.toString('latin1', from);
+    const bigInts = mayHoldBigInt(text);
+    const len = text.length;
+    let p = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1 && !this.#scanning; nl = text.indexOf('\n', p)) {
+      let s = p;
+      let e = nl;
+      p = nl + 1;
+      while (s < e && isSpace(text.charCodeAt(s))) s++;
+      while (e > s && isSpace(text.charCodeAt(e - 1))) e--;
+      if (s === e) continue;
+      const c = text.charCodeAt(s);
+      if (e - s <= this.#maxBytes && (c === 0x7b || c === 0x5b)) {
+        const line = text.slice(s, e);
+        if (this.#decodeLine(line, bigInts && mayHoldBigInt(line), e - s, out)) continue;
+      }
+      this.#toScanner(buf.subarray(from + s, from + p), out);
+    }
+    if (p < len) {
+      if (this.#scanning) this.#scanner.push(buf.subarray(from + p), out);
+      else this.#holdTail(buf.subarray(from + p), out);
+    }
+    return out;
+  }
+
+  /**
+   * Forgets the unfinished line (keeping a small buffer for the next one) and, unless the scanner took
+   * it over, what the scanner saw of it.
+   */
+  #dropTail(scannerTookOver: boolean): void {
+    this.#tail.clear();
+    if (this.#scannedBytes > 0 && !scannerTookOver) this.#scanner.reset();
+    this.#scannedBytes = 0;
+  }
+
+  /** One line of bytes, starting at a message boundary. */
+  #line(buf: Buffer, start: number, end: number, out: JsonSplitItem[]): void {
+    let s = start;
+    let e = end;
+    while (s < e && isSpace(buf[s] as number)) s++;
+    while (e > s && isSpace(buf[e - 1] as number)) e--;
+    if (s === e) return;
+    const c = buf[s];
+    if (e - s <= this.#maxBytes && (c === 0x7b || c === 0x5b)) {
+      const text = utf8(buf, s, e);
+      if (this.#decodeLine(text, mayHoldBigInt(text), e - s, out)) return;
+    }
+    this.#toScanner(buf.subarray(s, end), out);
+  }
+
+  /**
+   * Decodes a trimmed line that starts with a bracket. False when it is not one whole value (pretty=on,
+   * several values, bad JSON, too deep): the caller hands its bytes to the scanner, which knows which.
+   */
+  #decodeLine(text: string, bigInts: boolean, bytes: number, out: JsonSplitItem[]): boolean {
+    let value: JsonValue;
+    try {
+      value = bigInts ? decodeJsonLossless(text, this.#maxDepth) : (JSON.parse(text) as JsonValue);
+    } catch {
+      return false;
+    }
+    this.#sawLine = true;
+    if (bigInts || depthWithin(value, bytes, this.#maxDepth)) out.push({ value, bytes });
+    else out.push({ error: depthError(this.#maxDepth) });
+    return true;
+  }
+
+  #toScanner(bytes: Buffer, out: JsonSplitItem[]): void {
+    this.#scanner.push(bytes, out);
+    if (!this.#scanner.idle) this.#scanning = true;
+  }
+
+  /** Keeps the bytes after the last newline; returns the messages among them that are already whole. */
+  #holdTail(rest: Buffer, out: JsonSplitItem[]): void {
+    const found: JsonSplitItem[] = [];
+    const tooBig = this.#tail.length + rest.length > this.#maxBytes;
+    if (tooBig) {
+      // The scanner counts exactly (whitespace is not part of a message) and skips without keeping.
+      if (this.#tail.length > this.#scannedBytes) this.#scanner.push(this.#tail.view(this.#scannedBytes), found);
+      this.#scanner.push(rest, found);
+    } else {
+      this.#tail.append(rest, this.#maxBytes);
+      if (this.#sawLine && this.#tail.length > TAIL_SCAN_MAX_BYTES) return;
+      let last = rest.length - 1;
+      while (last >= 0 && isSpace(rest[last] as number)) last--;
+      const c = rest[last];
+      if (c !== 0x7d && c !== 0x5d && c !== QUOTE) return;
+      this.#scanner.push(this.#tail.view(this.#scannedBytes), found);
+      this.#scannedBytes = this.#tail.length;
+      if (found.length === 0) return;
+    }
+    for (const item of found) out.push(item);
+    this.#dropTail(true);
+    // The scanner holds the unfinished message now (or skips the one that is too big).
+    if (!this.#scanner.idle) this.#scanning = true;
   }
 }
