@@ -24,7 +24,8 @@ if (only.length > 0) files = files.filter((f) => only.some((o) => f.startsWith(j
 const concurrency = process.env.QMPKIT_TEST_CONCURRENCY ?? '2';
 const r = spawnSync(
   process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  // A per-test ceiling: a hung test fails in minutes instead of holding CI until its deadline.
+  ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', '--test-reporter=spec', ...files],
   { stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);
