@@ -37,6 +37,7 @@ export interface QmpEventIterator<T> extends AsyncIterableIterator<T> {
 }
 
 type AnyEvent = QmpEvent<unknown>;
+type EventHandler = (e: AnyEvent, text: string) => void;
 
 function partialMatch(want: unknown, have: unknown): boolean {
   if (want === have) return true;
@@ -112,7 +113,7 @@ class Subscription {
  * traced and does not stop delivery to the others.
  */
 export class EventHub {
-  readonly #handlers = new Map<string, Set<(e: AnyEvent) => void>>();
+  readonly #handlers = new Map<string, Set<EventHandler>>();
   readonly #subs = new Set<Subscription>();
   readonly #waiters = new Set<{
     name: string;
@@ -124,23 +125,24 @@ export class EventHub {
   #ended = false;
 
   /** Adds a handler for one event name, or `'*'` for all. */
-  on(name: string, handler: (e: AnyEvent) => void): void {
+  on(name: string, handler: EventHandler): void {
     let set = this.#handlers.get(name);
     if (!set) this.#handlers.set(name, (set = new Set()));
     set.add(handler);
   }
 
-  off(name: string, handler: (e: AnyEvent) => void): void {
+  off(name: string, handler: EventHandler): void {
     this.#handlers.get(name)?.delete(handler);
   }
 
-  dispatch(ev: AnyEvent): void {
+  /** `text` is the event as the server wrote it, handed to handlers as their second argument. */
+  dispatch(ev: AnyEvent, text: string): void {
     for (const key of [ev.event, '*']) {
       const set = this.#handlers.get(key);
       if (!set) continue;
       for (const h of [...set]) {
         try {
-          h(ev);
+          h(ev, text);
         } catch (err) {
           traceAnomaly('client', 'events', `event handler threw: ${String(err)}`, err);
           queueMicrotask(() => {

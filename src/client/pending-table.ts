@@ -9,6 +9,8 @@ export interface PendingCall {
   readonly oob: boolean;
   /** The encoded request line. */
   readonly line: string;
+  /** Resolve with the JSON text of `return` as the server wrote it, not the decoded value. */
+  readonly returnText: boolean;
   /** True once the request was handed to the socket: from then on it may run in QEMU. */
   written: boolean;
   deadline: Deadline | undefined;

@@ -25,8 +25,9 @@ import { QapiSchema, qemuIntrospectionHints } from '../schema/index.js';
 import { traceAnomaly, traceIn, traceOut } from '../trace/trace.js';
 import type { QmpAddress } from '../transport/address.js';
 import { connectTransport, type QmpTlsOptions } from '../transport/connect.js';
-import { encodeMessage } from '../wire/json-encoder.js';
+import { encodeJson, encodeMessage } from '../wire/json-encoder.js';
 import { JsonSplitter } from '../wire/json-splitter.js';
+import { compactJsonText, jsonMemberText } from '../wire/json-text.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
 import { Deadline } from './deadline.js';
 import { EventHub, type QmpEventIterator, type QmpEventsOptions, type QmpWaitOptions } from './event-hub.js';
@@ -110,6 +111,11 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
   #greetingFail: ((e: Error) => void) | undefined;
   #oob = false;
   #nextId = 1;
+  /**
+   * Ids whose reply came, reused before new ones: QEMU reads requests a byte per system call, so
+   * short ids make every request cheaper for it.
+   */
+  readonly #freeIds: number[] = [];
   #inBandWritten = 0;
   #outBuf = '';
   #flushScheduled = false;
@@ -315,7 +321,37 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     return this.#command(name, args, true, options) as Promise<QmpReturnsOf<C[K]>>;
   }
 
-  #command(name: string, args: unknown, oob: boolean, options: QmpExecuteOptions | undefined): Promise<JsonValue> {
+  /**
+   * Runs a command whose arguments are JSON text already and resolves to the JSON text of its
+   * `return` exactly as the server wrote it (on one line: a `pretty=on` server's line breaks are
+   * taken out). For pass-through tools such as the proxy: decoding and re-encoding QEMU's reply
+   * would not give its bytes back. `argumentsJson` must be one JSON object (it is not checked beyond
+   * that it looks like one); errors reject as in {@link execute}. No schema checks are made.
+   */
+  executeText(
+    name: string,
+    argumentsJson?: string,
+    options: QmpExecuteOptions & { oob?: boolean } = {},
+  ): Promise<string> {
+    const blocked = this.#refuse(name);
+    if (blocked) return blocked;
+    if (argumentsJson !== undefined && !looksLikeObject(argumentsJson))
+      return Promise.reject(new QmpUsageError(`executeText ${name}: the arguments must be a JSON object`));
+    const oob = options.oob === true;
+    if (oob && !this.#oob) {
+      return Promise.reject(
+        new QmpStateError(
+          'QMP_ERR_STATE',
+          `exec-oob ${name}: OOB was not negotiated with ${this.#label}`,
+          this.#runstate.state,
+        ),
+      );
+    }
+    return this.#send(name, undefined, oob, options, { args: argumentsJson }) as Promise<string>;
+  }
+
+  /** Why a command cannot be sent now (a rejected promise), or undefined. */
+  #refuse(name: string): Promise<never> | undefined {
     const state = this.#runstate.state;
     if (state !== 'ready') {
       const code = state === 'closed' || state === 'closing' ? 'QMP_ERR_CLOSED' : 'QMP_ERR_STATE';
@@ -327,6 +363,12 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     }
     if (typeof name !== 'string' || name === '')
       return Promise.reject(new QmpUsageError('execute: the command name must be a non-empty string'));
+    return undefined;
+  }
+
+  #command(name: string, args: unknown, oob: boolean, options: QmpExecuteOptions | undefined): Promise<JsonValue> {
+    const blocked = this.#refuse(name);
+    if (blocked) return blocked;
     if (args !== undefined && args !== null && !isJsonObject(args)) {
       return Promise.reject(new QmpUsageError(`execute ${name}: arguments must be an object`));
     }
@@ -350,7 +392,13 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     return this.#send(name, (args ?? undefined) as JsonObject | undefined, oob, options ?? {});
   }
 
-  #send(name: string, args: JsonObject | undefined, oob: boolean, options: QmpExecuteOptions): Promise<JsonValue> {
+  #send(
+    name: string,
+    args: JsonObject | undefined,
+    oob: boolean,
+    options: QmpExecuteOptions,
+    text?: { args: string | undefined },
+  ): Promise<JsonValue> {
     if (this.#pending.size >= this.#maxPending) {
       return Promise.reject(
         new QmpLimitError(
@@ -360,15 +408,18 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
         ),
       );
     }
-    const id = this.#nextId++;
-    if (this.#nextId > 0x7fffffff) this.#nextId = 1;
     const msg: Record<string, unknown> = oob ? { 'exec-oob': name } : { execute: name };
     if (args !== undefined) msg['arguments'] = args;
-    msg['id'] = id;
     let line: string;
+    const id = this.#takeId();
+    msg['id'] = id;
     try {
-      line = encodeMessage(msg);
+      line =
+        text === undefined
+          ? encodeMessage(msg)
+          : `{"${oob ? 'exec-oob' : 'execute'}":${encodeJson(name)}${text.args === undefined ? '' : `,"arguments":${text.args}`},"id":${id}}\n`;
     } catch (err) {
+      this.#freeIds.push(id);
       return Promise.reject(err);
     }
     return new Promise<JsonValue>((resolve, reject) => {
@@ -378,6 +429,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
         args,
         oob,
         line,
+        returnText: text !== undefined,
         written: false,
         deadline: undefined,
         resolve: (v) => {
@@ -406,6 +458,14 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
         this.#held.push(call);
       else this.#write(call);
     });
+  }
+
+  #takeId(): number {
+    const free = this.#freeIds.pop();
+    if (free !== undefined) return free;
+    const id = this.#nextId++;
+    if (this.#nextId > 0x7fffffff) this.#nextId = 1;
+    return id;
   }
 
   #write(call: PendingCall): void {
@@ -440,6 +500,8 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     const heldAt = this.#held.indexOf(call);
     if (heldAt !== -1) this.#held.splice(heldAt, 1);
     this.#pending.delete(call, true);
+    // A written call's id stays taken until its late reply; one never sent is free now.
+    if (!call.written) this.#freeIds.push(call.id);
     // A written in-band call still occupies QEMU's queue until its reply comes; count it until then.
     call.reject(err);
   }
@@ -463,23 +525,23 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
         this.#fail(item.error);
         return;
       }
-      this.#onMessage(item.value);
+      this.#onMessage(item.value, item.text);
       if (this.#runstate.state === 'closed') return;
     }
   }
 
-  #onMessage(msg: JsonValue): void {
+  #onMessage(msg: JsonValue, text: string): void {
     traceIn('client', this.#label, msg);
     if (!isJsonObject(msg)) {
       traceAnomaly('client', this.#label, 'dropped a message that is not an object', msg);
       return;
     }
     if ('return' in msg || 'error' in msg) {
-      this.#onReply(msg);
+      this.#onReply(msg, text);
       return;
     }
     if (isEvent(msg)) {
-      this.#hub.dispatch(msg);
+      this.#hub.dispatch(msg, text);
       return;
     }
     if (this.#greeting === undefined) {
@@ -500,7 +562,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     traceAnomaly('client', this.#label, 'dropped a message that is neither a reply nor an event', msg);
   }
 
-  #onReply(msg: JsonObject): void {
+  #onReply(msg: JsonObject, text: string): void {
     const id = msg['id'];
     let call: PendingCall | undefined;
     if (id === undefined) {
@@ -515,6 +577,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
       call = typeof id === 'number' ? this.#pending.get(id) : undefined;
       if (!call) {
         if (typeof id === 'number' && this.#pending.takeAbandoned(id)) {
+          this.#freeIds.push(id);
           this.#inBandDone(undefined);
           traceAnomaly('client', this.#label, `late reply to abandoned command id ${id} discarded`, msg);
         } else
@@ -523,8 +586,11 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
       }
     }
     this.#pending.delete(call);
+    // An id-less reply was matched by order only: its call's own reply may still come, so that id is
+    // not handed out again.
+    if (id !== undefined) this.#freeIds.push(call.id);
     this.#inBandDone(call);
-    if (isReturn(msg)) call.resolve(msg.return);
+    if (isReturn(msg)) call.resolve(call.returnText ? returnTextOf(text, call.id) : msg.return);
     else if (isErrorReply(msg)) {
       call.reject(
         new QmpCommandError(msg.error.class, msg.error.desc, {
@@ -551,18 +617,19 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
   }
 
   /**
-   * Adds an event handler. `name` is an event name or `'*'` for every event. Returns a function that
-   * removes it. A handler that throws does not stop delivery to the others.
+   * Adds an event handler. `name` is an event name or `'*'` for every event. The handler's second
+   * argument is the event's JSON text as the server wrote it (for pass-through tools). Returns a
+   * function that removes it. A handler that throws does not stop delivery to the others.
    */
-  on<K extends keyof E & string>(name: K | '*', handler: (event: QmpEventOf<E, K>) => void): () => void {
-    const h = handler as (e: QmpEvent<unknown>) => void;
+  on<K extends keyof E & string>(name: K | '*', handler: (event: QmpEventOf<E, K>, text: string) => void): () => void {
+    const h = handler as (e: QmpEvent<unknown>, text: string) => void;
     this.#hub.on(name, h);
     return () => this.#hub.off(name, h);
   }
 
   /** Removes a handler added with {@link on}. */
-  off<K extends keyof E & string>(name: K | '*', handler: (event: QmpEventOf<E, K>) => void): void {
-    this.#hub.off(name, handler as (e: QmpEvent<unknown>) => void);
+  off<K extends keyof E & string>(name: K | '*', handler: (event: QmpEventOf<E, K>, text: string) => void): void {
+    this.#hub.off(name, handler as (e: QmpEvent<unknown>, text: string) => void);
   }
 
   /**
@@ -719,4 +786,20 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
 
 function bigintSafe(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? v.toString() : v;
+}
+
+/**
+ * The text of `return` in the reply `text` to request `id`. QEMU writes `{"return": X, "id": N}`,
+ * which is cut directly; anything else (another order, pretty=on) is scanned.
+ */
+function returnTextOf(text: string, id: number): string {
+  const head = '{"return": ';
+  const tail = `, "id": ${id}}`;
+  if (text.startsWith(head) && text.endsWith(tail)) return text.slice(head.length, text.length - tail.length);
+  return compactJsonText(jsonMemberText(text, 'return') ?? 'null');
+}
+
+function looksLikeObject(text: string): boolean {
+  const t = text.trim();
+  return t.startsWith('{') && t.endsWith('}');
 }

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { QmpClient, type QmpClientOptions } from '../client/index.js';
 import { QmpCommandError, QmpConnectionError, QmpError, QmpUsageError } from '../errors/index.js';
 import { MAX_PROXY_CLIENT_EVENT_BUFFER, MAX_PROXY_CLIENTS, MAX_PROXY_PENDING_PER_CLIENT } from '../limits.js';
-import type { QmpEvent, UntypedCommands, UntypedEvents } from '../protocol/index.js';
+import type { UntypedCommands, UntypedEvents } from '../protocol/index.js';
 import { type QmpCommandContext, QmpServer, type QmpServerSession } from '../server/index.js';
 import { traceAnomaly } from '../trace/index.js';
 import {
@@ -12,6 +12,7 @@ import {
   type QmpAddress,
   type QmpTlsServerOptions,
 } from '../transport/index.js';
+import { compactJsonText, encodeQValue, type QValue, RawJson } from '../wire/index.js';
 import { QmpAuditLog, type QmpAuditRecord } from './audit-log.js';
 import { QmpProxyPolicy, type QmpProxyRules } from './policy.js';
 
@@ -134,14 +135,14 @@ export class QmpProxy {
     // The server is built once, with the first upstream's greeting; a restarted QEMU on the same
     // socket is the same binary.
     this.#server ??= this.#makeServer(g.version, client.oobEnabled ? ['oob'] : []);
-    client.on('*', (ev) => this.#fanOut(ev));
+    client.on('*', (_ev, text) => this.#fanOut(text));
     client.onClose((reason) => this.#upstreamLost(reason));
     for (const w of this.#upstreamWaiters.splice(0)) w();
   }
 
   #makeServer(version: QmpServer['version'], capabilities: string[]): QmpServer {
     const server = new QmpServer({ version, capabilities, serialDispatch: false, throttledEvents: {} });
-    server.setFallback((command, args, ctx) => this.#forward(command, args, ctx as QmpCommandContext), {
+    server.setFallback((command, _args, ctx) => this.#forward(command, ctx as QmpCommandContext), {
       allowOob: true,
     });
     return server;
@@ -187,7 +188,7 @@ export class QmpProxy {
     void session.whenClosed().then(() => this.#clients.delete(session));
   }
 
-  async #forward(command: string, args: Record<string, unknown>, ctx: QmpCommandContext): Promise<unknown> {
+  async #forward(command: string, ctx: QmpCommandContext): Promise<RawJson> {
     const info = this.#clients.get(ctx.session);
     const started = Date.now();
     const audit = (outcome: QmpAuditRecord['outcome'], e?: { errorClass: string; desc: string }): void => {
@@ -226,9 +227,13 @@ export class QmpProxy {
     }
     if (info) info.pending++;
     try {
-      const result = ctx.oob ? await up.executeOob(command, args as never) : await up.executeRaw(command, args);
+      // QEMU's own bytes go back: its reply decoded and re-encoded would not keep QEMU's member
+      // order. The arguments go up as the client's parser read them (order, int vs double kept), and
+      // none at all when there were none: QEMU reads a byte per system call, every byte costs.
+      const argsText = ctx.arguments.size === 0 ? undefined : encodeQValue(ctx.arguments as Map<string, QValue>);
+      const result = await up.executeText(command, argsText, { oob: ctx.oob });
       audit('ok');
-      return result;
+      return new RawJson(result);
     } catch (err) {
       if (err instanceof QmpCommandError) {
         audit('error', err);
@@ -242,7 +247,9 @@ export class QmpProxy {
     }
   }
 
-  #fanOut(ev: QmpEvent<unknown>): void {
+  #fanOut(text: string): void {
+    // QEMU's text, on one line; the writer copies a RawJson through.
+    const ev = new RawJson(compactJsonText(text));
     for (const info of this.#clients.values()) {
       const s = info.session;
       if (!s.negotiated || s.closed) continue;

@@ -118,6 +118,11 @@ export interface QmpCommandContext<
   readonly id: QValue | undefined;
   /** True when the request came as `exec-oob`. */
   readonly oob: boolean;
+  /**
+   * The arguments as QEMU's parser made them: members in the order sent, numbers that remember
+   * whether they were written as integers or doubles. For pass-through handlers (the proxy).
+   */
+  readonly arguments: ReadonlyMap<string, QValue>;
   /** Aborted when the client disconnects: the reply would be discarded, so long work may stop. */
   readonly signal: AbortSignal;
   /**

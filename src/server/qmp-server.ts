@@ -503,6 +503,7 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
       command,
       id,
       oob: checked.oob,
+      arguments: checked.args,
       signal: session.signal,
       afterReply: (fn) => {
         after.push(fn);

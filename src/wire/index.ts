@@ -5,8 +5,9 @@
 
 export { formatDouble } from './format-double.js';
 export { decodeJson, decodeJsonLossless, type JsonDecodeOptions } from './json-decoder.js';
-export { encodeJson, encodeMessage } from './json-encoder.js';
+export { encodeJson, encodeMessage, encodeQValue } from './json-encoder.js';
 export { type JsonSplitItem, JsonSplitter, type JsonSplitterOptions } from './json-splitter.js';
+export { compactJsonText, jsonMemberText } from './json-text.js';
 export type { JsonObject, JsonValue } from './json-value.js';
 export { QNum, type QValue, RawJson } from './q-value.js';
 export { qdictHash, qdictOrder } from './qdict-order.js';

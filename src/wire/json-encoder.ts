@@ -1,5 +1,6 @@
 import { QmpUsageError } from '../errors/qmp-error.js';
 import { MAX_NESTING_DEPTH } from '../limits.js';
+import { QNum, type QValue } from './q-value.js';
 
 /**
  * What `JSON.stringify` leaves that must not reach a QMP peer as is: DEL and every non-ASCII UTF-16
@@ -198,4 +199,45 @@ export function encodeJson(value: unknown): string {
 /** Encodes one message for the wire: {@link encodeJson} plus a newline (QMP reads one message per line). */
 export function encodeMessage(value: unknown): string {
   return `${encodeJson(value)}\n`;
+}
+
+/**
+ * A double in text QEMU's parser reads back as a double: the shortest exact digits, with `.0` added
+ * when they would read as an integer (`1.0`, `-0.0`).
+ */
+function qemuDouble(x: number): string {
+  if (Object.is(x, -0)) return '-0.0';
+  const s = String(x);
+  return /[.eEn]/.test(s) ? s : `${s}.0`;
+}
+
+/**
+ * Encodes a value as QEMU's parser produced it, compactly and so that QEMU parses it back the same:
+ * members in their insertion order (QEMU's order of "unexpected" members depends on it), and numbers
+ * keeping their kind (`1.0` stays a double, integers beyond 2^53 stay exact). Strings as
+ * {@link encodeJson} writes them. Depth is bounded by the parser that made the value.
+ */
+export function encodeQValue(v: QValue): string {
+  switch (typeof v) {
+    case 'string':
+      return asciiSafe(v) ? `"${v}"` : encodeString(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    default:
+      break;
+  }
+  if (v === null) return 'null';
+  if (v instanceof QNum) return v.kind === 'double' ? qemuDouble(v.value as number) : String(v.value);
+  if (Array.isArray(v)) {
+    let s = '[';
+    for (let i = 0; i < v.length; i++) s += (i > 0 ? ',' : '') + encodeQValue(v[i] as QValue);
+    return `${s}]`;
+  }
+  let s = '{';
+  let first = true;
+  for (const [k, x] of v) {
+    s += `${first ? '' : ','}${asciiSafe(k) ? `"${k}"` : encodeString(k)}:${encodeQValue(x)}`;
+    first = false;
+  }
+  return `${s}}`;
 }

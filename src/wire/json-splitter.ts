@@ -20,10 +20,12 @@ export interface JsonSplitterOptions {
 }
 
 /**
- * One result of {@link JsonSplitter.push}: a whole message and its size in bytes, or why one was
- * lost (`QmpLimitError` past a limit, `QmpProtocolError` with code `QMP_ERR_JSON` for bad JSON).
+ * One result of {@link JsonSplitter.push}: a whole message, its size in bytes and its text as received
+ * (without the whitespace around it), or why one was lost (`QmpLimitError` past a limit, `QmpProtocolError` with code `QMP_ERR_JSON` for bad JSON).
  */
-export type JsonSplitItem = { value: JsonValue; bytes: number } | { error: QmpLimitError | QmpProtocolError };
+export type JsonSplitItem =
+  | { value: JsonValue; bytes: number; text: string }
+  | { error: QmpLimitError | QmpProtocolError };
 
 const LF = 0x0a;
 const QUOTE = 0x22;
@@ -332,7 +334,7 @@ class ByteScanner {
     if (text === undefined) return;
     try {
       // The scan enforced maxDepth already (or the lossless parser will).
-      out.push({ value: decodeJsonText(text, this.#maxDepth, false), bytes: total });
+      out.push({ value: decodeJsonText(text, this.#maxDepth, false), bytes: total, text });
     } catch (err) {
       out.push({ error: asItemError(err) });
     }
@@ -507,7 +509,7 @@ export class JsonSplitter {
       return false;
     }
     this.#sawLine = true;
-    if (bigInts || depthWithin(value, bytes, this.#maxDepth)) out.push({ value, bytes });
+    if (bigInts || depthWithin(value, bytes, this.#maxDepth)) out.push({ value, bytes, text });
     else out.push({ error: depthError(this.#maxDepth) });
     return true;
   }

@@ -18,6 +18,8 @@ export class FakeQmp {
   readonly client: Duplex;
   readonly server: Duplex;
   readonly requests: Request[] = [];
+  /** The request lines as the client wrote them. */
+  readonly lines: string[] = [];
   #buf = '';
   #waiters: Array<{ n: number; resolve: () => void }> = [];
   /** Answers each request; default: `qmp_capabilities` -> {}, anything else -> {"return": {}}. */
@@ -34,6 +36,7 @@ export class FakeQmp {
         const line = this.#buf.slice(0, nl);
         this.#buf = this.#buf.slice(nl + 1);
         if (line.trim() === '') continue;
+        this.lines.push(line);
         const req = JSON.parse(line) as Request;
         this.requests.push(req);
         this.onRequest(req, this);

@@ -151,12 +151,14 @@ test('an error reply rejects with QmpCommandError keeping class, desc and the co
 test('an id-less error reply belongs to the oldest in-band command waiting', async () => {
   const fake = new FakeQmp();
   let first: { id?: unknown } | undefined;
+  let second: { id?: unknown } | undefined;
   fake.onRequest = (req, f) => {
     if (req.execute === 'qmp_capabilities') return f.reply(req, {});
     if (req.execute === 'a') {
       first = req;
       return;
     }
+    second = req;
     f.send({ error: { class: 'GenericError', desc: 'JSON parse error, expecting value' } });
     if (first) f.reply(first, {});
   };
@@ -168,7 +170,8 @@ test('an id-less error reply belongs to the oldest in-band command waiting', asy
     (e: unknown) => e instanceof QmpCommandError && e.desc === 'JSON parse error, expecting value' && e.command === 'a',
   );
   // The reply with a's id came after: a is gone, so it is dropped and b still waits; answer b.
-  fake.reply({ id: 3 }, { b: true });
+  assert.notEqual(second?.id, first?.id);
+  fake.reply({ id: second?.id }, { b: true });
   assert.deepEqual(await b, { b: true });
   await qmp.close();
 });
@@ -333,4 +336,77 @@ test('events(): names filter, bounded buffer with a dropped count; waitForEvent 
   await assert.rejects(qmp.waitForEvent('RESUME', { timeoutMs: 30 }), QmpTimeoutError);
   await qmp.close();
   assert.equal((await it.next()).done, true);
+});
+
+test('ids of answered commands are reused, so requests stay short; a timed-out id is not', async () => {
+  const fake = new FakeQmp();
+  let hold: { id?: unknown } | undefined;
+  fake.onRequest = (req, f) => {
+    if (req.execute === 'slow') hold = req;
+    else f.reply(req, {});
+  };
+  const qmp = await QmpClient.connect(fake.client, { oob: false });
+  for (let i = 0; i < 20; i++) await qmp.execute('query-status');
+  const ids = fake.requests.map((r) => r.id);
+  assert.deepEqual(new Set(ids), new Set([1]), 'one id, over and over');
+  // Two in flight get two ids.
+  await Promise.all([qmp.execute('query-status'), qmp.execute('query-name')]);
+  assert.deepEqual(
+    fake.requests.slice(-2).map((r) => r.id),
+    [1, 2],
+  );
+  // A timed-out command's id stays taken until its late reply has come.
+  await assert.rejects(qmp.executeRaw('slow', {}, { timeoutMs: 20 }), QmpTimeoutError);
+  const slowId = hold?.id;
+  await qmp.execute('query-status');
+  assert.notEqual(fake.requests.at(-1)?.id, slowId);
+  fake.reply({ id: slowId }, {});
+  await qmp.execute('query-status');
+  await qmp.execute('query-status');
+  assert.ok(
+    fake.requests.slice(-2).some((r) => r.id === slowId),
+    'once its late reply came, the id is used again',
+  );
+  await qmp.close();
+});
+
+test('executeText: arguments go as given, the return comes back as the server wrote it', async () => {
+  const fake = new FakeQmp();
+  fake.onRequest = (req, f) => {
+    if (req.execute === 'qmp_capabilities') return f.reply(req, {});
+    if (req.execute === 'pretty')
+      return f.sendRaw(
+        `{\r\n    "return": {\r\n        "b": [\r\n            1,\r\n            2\r\n        ],\r\n        "a": {\r\n        }\r\n    },\r\n    "id": ${String(req.id)}\r\n}\r\n`,
+      );
+    if (req.execute === 'bad') return f.error(req, 'GenericError', 'nope');
+    if (req['exec-oob']) return f.sendRaw(`{"id": ${String(req.id)}, "return": {"oob": true}}\r\n`);
+    f.sendRaw(
+      `{"return": {"status": "running", "singlestep": false, "n": 1.0, "big": 18446744073709551615}, "id": ${String(req.id)}}\r\n`,
+    );
+  };
+  const qmp = await QmpClient.connect(fake.client);
+  assert.equal(
+    await qmp.executeText('query-status'),
+    '{"status": "running", "singlestep": false, "n": 1.0, "big": 18446744073709551615}',
+  );
+  assert.equal(fake.lines.at(-1), '{"execute":"query-status","id":1}', 'no empty arguments');
+  await qmp.executeText('x', '{"f":1.0,"b":2}');
+  assert.equal(fake.lines.at(-1), '{"execute":"x","arguments":{"f":1.0,"b":2},"id":1}');
+  assert.equal(await qmp.executeText('pretty'), '{"b": [1, 2], "a": {}}');
+  assert.equal(await qmp.executeText('yank', undefined, { oob: true }), '{"oob": true}');
+  assert.equal(fake.lines.at(-1), '{"exec-oob":"yank","id":1}');
+  await assert.rejects(qmp.executeText('bad'), (e: unknown) => e instanceof QmpCommandError && e.desc === 'nope');
+  await assert.rejects(qmp.executeText('x', '[1]'), QmpUsageError);
+  await qmp.close();
+  await assert.rejects(qmp.executeText('x'), QmpStateError);
+});
+
+test('event handlers get the event text as the server wrote it', async () => {
+  const fake = new FakeQmp();
+  const qmp = await QmpClient.connect(fake.client);
+  const got = new Promise<[string, string]>((resolve) => qmp.on('*', (e, text) => resolve([e.event, text])));
+  const line = '{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "STOP"}';
+  fake.sendRaw(`${line}\r\n`);
+  assert.deepEqual((await within(got, 2000)).value, ['STOP', line]);
+  await qmp.close();
 });

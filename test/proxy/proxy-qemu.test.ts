@@ -184,3 +184,51 @@ test('upstream QEMU killed and restarted: clients see the loss, the proxy reconn
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a raw client sees the same bytes through the proxy as from QEMU itself', { timeout: 60000 }, async (t) => {
+  if (!requireQemu(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-proxy-'));
+  const qsock = join(dir, 'qemu.sock');
+  const qemu = startQemuAt(qsock);
+  let proxy: QmpProxy | undefined;
+  // Each line checks something a decode-and-re-encode proxy gets wrong: QEMU's member order (the
+  // status/singlestep keys share a QDict bucket), ids echoed as QEMU prints them, a double where an
+  // integer is wanted, unexpected members named in QEMU's order, uint64 values, glib-ordered lists.
+  const requests = [
+    '{"execute":"query-status","id":1}',
+    '{"execute":"query-status","id":{"b":[1.5,-0.0,1e400,18446744073709551615],"a":"\\u00e9"}}',
+    '{"execute":"human-monitor-command","arguments":{"command-line":"info status","cpu-index":1.0},"id":2}',
+    '{"execute":"query-status","arguments":{"zz":1,"aa":2,"k":3},"id":3}',
+    '{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":18446744073709551615},"id":4}',
+    '{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":9007199254740993},"id":5}',
+    '{"execute":"query-migrate-parameters","id":6}',
+    '{"execute":"qom-list","arguments":{"path":"/machine"},"id":7}',
+    '{"execute":"stop","id":8}',
+    '{"execute":"cont","id":9}',
+    '{"execute":"no-such-command","id":10}',
+    '{"execute":"query-name"}',
+  ];
+  const normalize = (lines: string[]): string[] =>
+    lines.map((l) => l.replace(/"seconds": \d+, "microseconds": \d+/g, '"seconds": S, "microseconds": U'));
+  const session = async (path: string): Promise<string[]> => {
+    const peer = await RawPeer.open(path);
+    const out = [await peer.greeting()];
+    out.push(...(await peer.exchange('{"execute":"qmp_capabilities","arguments":{"enable":["oob"]}}\n')));
+    for (const r of requests) out.push(`> ${r}`, ...(await peer.exchange(`${r}\n`)));
+    peer.close();
+    return normalize(out);
+  };
+  try {
+    await (await connectRetry(qsock)).close();
+    const direct = await session(qsock);
+    proxy = await QmpProxy.start({ upstream: qsock, listen: [join(dir, 'p.sock')] });
+    const via = await session(join(dir, 'p.sock'));
+    assert.ok(direct.some((l) => l.startsWith('{"return": {"status": "running", "singlestep"')));
+    assert.ok(direct.some((l) => l.includes('"event": "STOP"')));
+    assert.deepEqual(via, direct);
+  } finally {
+    await proxy?.close();
+    qemu.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -43,7 +43,7 @@ interface Msg {
 }
 
 function expectedItems(msgs: readonly Msg[]): unknown[] {
-  return msgs.map((m) => ({ value: oracle(m.text), bytes: Buffer.byteLength(m.text) }));
+  return msgs.map((m) => ({ value: oracle(m.text), bytes: Buffer.byteLength(m.text), text: m.text }));
 }
 
 function feed(s: JsonSplitter, chunks: readonly Uint8Array[]): JsonSplitItem[] {
@@ -212,7 +212,7 @@ test('property: single messages split at every possible point in two and three p
 test('the 207 KB query-qmp-schema reply decodes equal to JSON.parse, whole, in 4 KiB chunks and byte by byte', () => {
   const m = schemaReply();
   const bytes = Buffer.from(`${m.text}\r\n`);
-  const want = [{ value: JSON.parse(m.text), bytes: bytes.length - 2 }];
+  const want = [{ value: JSON.parse(m.text), bytes: bytes.length - 2, text: m.text }];
   assert.deepEqual(new JsonSplitter().push(bytes), want);
   assert.deepEqual(feed(new JsonSplitter(), randomSplit(bytes, prng(1), 4096)), want);
   assert.deepEqual(
@@ -295,7 +295,7 @@ test('maxMessageBytes: exactly N bytes decode; N+1 give one QmpLimitError and th
     for (const { name, chunks, lead } of limitRuns(msg, '{"id": 2}')) {
       const ok = feed(new JsonSplitter({ maxMessageBytes: n }), chunks);
       assert.equal(ok.length, 2 + lead, name);
-      assert.deepEqual(ok[lead], { value: oracle(msg), bytes: n }, name);
+      assert.deepEqual(ok[lead], { value: oracle(msg), bytes: n, text: msg }, name);
 
       const s = new JsonSplitter({ maxMessageBytes: n - 1 });
       const items = feed(s, chunks);
@@ -306,7 +306,7 @@ test('maxMessageBytes: exactly N bytes decode; N+1 give one QmpLimitError and th
       assert.equal(err.limit, 'maxMessageBytes');
       assert.equal(err.max, n - 1);
       assert.match(err.message, new RegExp(`${n - 1} bytes.*maxMessageBytes`));
-      assert.deepEqual(items[lead + 1], { value: { id: 2 }, bytes: 9 }, name);
+      assert.deepEqual(items[lead + 1], { value: { id: 2 }, bytes: 9, text: '{"id": 2}' }, name);
       assert.equal(s.bufferedBytes, 0);
     }
   }
@@ -360,7 +360,7 @@ test('maxDepth: 1024 levels decode; 1025 give one QmpLimitError and the next mes
     for (const { name, chunks, lead } of limitRuns(good, '{"id": 1}')) {
       const items = feed(new JsonSplitter(), chunks);
       assert.equal(items.length, 2 + lead, name);
-      assert.deepEqual(items[lead], { value: oracle(good), bytes: good.length }, `${name} ${inner}`);
+      assert.deepEqual(items[lead], { value: oracle(good), bytes: good.length, text: good }, `${name} ${inner}`);
     }
     for (const { name, chunks, lead } of limitRuns(bad, '{"id": 1}')) {
       const s = new JsonSplitter();
@@ -371,7 +371,7 @@ test('maxDepth: 1024 levels decode; 1025 give one QmpLimitError and the next mes
       assert.equal(err.limit, 'maxDepth');
       assert.equal(err.max, 1024);
       assert.match(err.message, /1024 levels.*maxDepth/);
-      assert.deepEqual(items[lead + 1], { value: { id: 1 }, bytes: 9 }, name);
+      assert.deepEqual(items[lead + 1], { value: { id: 1 }, bytes: 9, text: '{"id": 1}' }, name);
       assert.equal(s.bufferedBytes, 0);
     }
   }
@@ -422,7 +422,7 @@ test('malformed input gives QMP_ERR_JSON items with an excerpt, never throws, an
       const items = feed(s, randomSplit(Buffer.from(text), prng(piece), piece));
       assert.ok(items.length >= 2, `${JSON.stringify(b)}: ${items.length} items`);
       assert.ok(items.slice(0, -1).every(isJsonError), `${JSON.stringify(b)} (${piece}): ${JSON.stringify(items)}`);
-      assert.deepEqual(items[items.length - 1], { value: { ok: 1 }, bytes: 9 }, JSON.stringify(b));
+      assert.deepEqual(items[items.length - 1], { value: { ok: 1 }, bytes: 9, text: '{"ok": 1}' }, JSON.stringify(b));
     }
   }
   // Garbage between messages on one line.
