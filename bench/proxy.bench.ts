@@ -19,6 +19,8 @@ try {
   const OPS = 2000;
   const d: number[] = [];
   for (let i = 0; i < 5; i++) d.push(await throughput(() => direct.run('query-status'), OPS, 1));
+  const d8: number[] = [];
+  for (let i = 0; i < 5; i++) d8.push(await throughput(() => direct.run('query-status'), OPS, 8));
   direct.close();
   proxy = await QmpProxy.start({ upstream: qsock, listen: [psock] });
   const via = await RawBenchClient.open(psock);
@@ -35,6 +37,16 @@ try {
     baseline_ops_per_s: Math.round(1e9 / median(d)),
     ratio: Number((median(d) / median(p)).toFixed(3)),
     target: 0.9,
+  });
+  const p8: number[] = [];
+  for (let i = 0; i < 5; i++) p8.push(await throughput(() => via.run('query-status'), OPS, 8));
+  reportCase({
+    case: 'proxy: one client pipelining 8 query-status, through the proxy vs direct',
+    subject: 'via qmpkit proxy',
+    baseline: 'direct to QEMU',
+    ops_per_s: Math.round(1e9 / median(p8)),
+    baseline_ops_per_s: Math.round(1e9 / median(d8)),
+    ratio: Number((median(d8) / median(p8)).toFixed(3)),
   });
   const clients = [via];
   for (const n of [1, 4, 16]) {

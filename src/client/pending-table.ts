@@ -13,6 +13,8 @@ export interface PendingCall {
   readonly returnText: boolean;
   /** True once the request was handed to the socket: from then on it may run in QEMU. */
   written: boolean;
+  /** Timed out or aborted, already rejected, still waiting for its reply (replies matched by order). */
+  abandoned?: boolean;
   deadline: Deadline | undefined;
   resolve(value: JsonValue): void;
   reject(err: Error): void;

@@ -60,6 +60,14 @@ export interface QmpClientOptions {
   /** Default per-call deadline for `execute`, in ms (none by default). */
   commandTimeoutMs?: number;
   /**
+   * Send in-band commands without an `id` and match their replies by order (default true: ids are
+   * sent). QEMU answers in-band commands strictly in order and reads requests a byte per system
+   * call, so leaving the id out makes every command cheaper for it; `exec-oob` always carries an
+   * id. Only for servers that answer in order, as QEMU does. A timed-out or aborted command keeps
+   * its place until its reply comes.
+   */
+  inBandIds?: boolean;
+  /**
    * `'fetch'`: read the live `query-qmp-schema` once after negotiating; `execute` then rejects
    * unknown commands and invalid arguments before sending, and warns once per deprecated use. Or
    * pass a schema you already have.
@@ -116,6 +124,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
    * short ids make every request cheaper for it.
    */
   readonly #freeIds: number[] = [];
+  readonly #inBandIds: boolean;
   #inBandWritten = 0;
   #outBuf = '';
   #flushScheduled = false;
@@ -136,6 +145,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     this.#maxPending = options.maxPendingCommands ?? MAX_PENDING_COMMANDS;
     this.#maxInFlightInBand = options.maxInFlightInBand ?? MAX_QUEUED_REQUESTS;
     this.#commandTimeoutMs = options.commandTimeoutMs;
+    this.#inBandIds = options.inBandIds ?? true;
     this.#onWarning = options.onWarning ?? ((m) => process.emitWarning(m, { code: 'QMPKIT_DEPRECATED' }));
     if (options.schema instanceof QapiSchema) this.#schema = options.schema;
     this.#closedPromise = new Promise((r) => {
@@ -412,12 +422,13 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     if (args !== undefined) msg['arguments'] = args;
     let line: string;
     const id = this.#takeId();
-    msg['id'] = id;
+    const sendId = oob || this.#inBandIds;
+    if (sendId) msg['id'] = id;
     try {
       line =
         text === undefined
           ? encodeMessage(msg)
-          : `{"${oob ? 'exec-oob' : 'execute'}":${encodeJson(name)}${text.args === undefined ? '' : `,"arguments":${text.args}`},"id":${id}}\n`;
+          : `{"${oob ? 'exec-oob' : 'execute'}":${encodeJson(name)}${text.args === undefined ? '' : `,"arguments":${text.args}`}${sendId ? `,"id":${id}` : ''}}\n`;
     } catch (err) {
       this.#freeIds.push(id);
       return Promise.reject(err);
@@ -494,6 +505,12 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
   /** A timed-out or aborted call: reject it now; its late reply will be discarded by id. */
   #abandon(call: PendingCall, err: Error): void {
     if (this.#pending.get(call.id) !== call) {
+      call.reject(err);
+      return;
+    }
+    if (!this.#inBandIds && call.written && !call.oob) {
+      // Matched by order: the call keeps its place so its reply is not taken for the next one's.
+      call.abandoned = true;
       call.reject(err);
       return;
     }
@@ -586,10 +603,14 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
       }
     }
     this.#pending.delete(call);
-    // An id-less reply was matched by order only: its call's own reply may still come, so that id is
-    // not handed out again.
-    if (id !== undefined) this.#freeIds.push(call.id);
+    // With ids on, an id-less reply was matched by order only: its call's own reply may still come,
+    // so that id is not handed out again.
+    if (id !== undefined || !this.#inBandIds) this.#freeIds.push(call.id);
     this.#inBandDone(call);
+    if (call.abandoned) {
+      traceAnomaly('client', this.#label, `late reply to abandoned command ${call.command} discarded`, msg);
+      return;
+    }
     if (isReturn(msg)) call.resolve(call.returnText ? returnTextOf(text, call.id) : msg.return);
     else if (isErrorReply(msg)) {
       call.reject(

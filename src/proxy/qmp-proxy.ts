@@ -124,6 +124,7 @@ export class QmpProxy {
   async #connectUpstream(): Promise<void> {
     const client = await QmpClient.connect<UntypedCommands, UntypedEvents>(this.#options.upstream, {
       timeoutMs: 10_000,
+      inBandIds: false,
       ...this.#options.upstreamOptions,
     });
     if (this.#closing) {
@@ -141,7 +142,15 @@ export class QmpProxy {
   }
 
   #makeServer(version: QmpServer['version'], capabilities: string[]): QmpServer {
-    const server = new QmpServer({ version, capabilities, serialDispatch: false, throttledEvents: {} });
+    // pipelineDepth: a client's pipelined commands go up pipelined (QEMU runs them in order anyway),
+    // and the client stops being read while that many are unanswered.
+    const server = new QmpServer({
+      version,
+      capabilities,
+      serialDispatch: false,
+      throttledEvents: {},
+      pipelineDepth: this.#maxPending,
+    });
     server.setFallback((command, _args, ctx) => this.#forward(command, ctx as QmpCommandContext), {
       allowOob: true,
     });

@@ -75,6 +75,13 @@ export interface QmpServerOptions {
    * command concurrently with the others (still one at a time per session).
    */
   serialDispatch?: boolean;
+  /**
+   * In-band requests of one client run at once (default 1: as in QEMU, the next starts after the
+   * previous reply is written). Higher values need `serialDispatch: false`; requests still start in
+   * order and their replies are written in order. A proxy in front of QEMU uses this so one client's
+   * pipelined commands reach QEMU pipelined; reading stops while this many are unanswered.
+   */
+  pipelineDepth?: number;
   /** Clients kept waiting (connected, ungreeted) on one monitor while another is served; more are disconnected. */
   maxWaitingClients?: number;
   /** How long `close()` lets a client take its pending output before the connection is destroyed, in ms. */

@@ -12,6 +12,8 @@ export type QmpQueuedInput = { readonly value: QValue } | { readonly error: stri
 /** What a session needs from its server. Internal: the server implements it. */
 export interface QmpSessionHost {
   readonly maxQueuedRequests: number;
+  /** In-band requests of a session run at once (1: QEMU's one at a time). */
+  readonly pipelineDepth: number;
   readonly maxOutputBytes: number;
   readonly closeFlushTimeoutMs: number;
   readonly parserOptions: { maxTokenBytes?: number; maxTokens?: number; maxDepth?: number };
@@ -159,6 +161,17 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
     if (input === undefined) return undefined;
     const oobAtStart = this.#oobEnabled;
     this.#inBand++;
+    if (this.#host.pipelineDepth > 1) {
+      if (!this.#pipelineFull()) this.#resume();
+      return {
+        input,
+        done: () => {
+          this.#inBand--;
+          if (!this.#pipelineFull()) this.#resume();
+          this.#endAtEof();
+        },
+      };
+    }
     // With OOB on, QEMU resumes reading as soon as the queue has room again, so OOB requests can
     // overtake the command about to run; without OOB it resumes after the reply.
     if (oobAtStart && this.#queue.length < this.#host.maxQueuedRequests) this.#resume();
@@ -293,8 +306,15 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
       traceIn('server', this.label, { error: r.error });
     }
     this.#queue.push(r);
-    if (!this.#oobEnabled || this.#queue.length >= this.#host.maxQueuedRequests) this.#suspended = true;
+    if (this.#host.pipelineDepth > 1) {
+      if (this.#pipelineFull()) this.#suspended = true;
+    } else if (!this.#oobEnabled || this.#queue.length >= this.#host.maxQueuedRequests) this.#suspended = true;
     this.#host.wake(this);
+  }
+
+  /** Pipelined sessions stop reading while `pipelineDepth` in-band requests are unanswered. */
+  #pipelineFull(): boolean {
+    return this.#queue.length + this.#inBand >= this.#host.pipelineDepth;
   }
 
   // ---- closing --------------------------------------------------------------------------------

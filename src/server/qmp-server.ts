@@ -136,6 +136,8 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
   #dispatching = false;
   #dispatchScheduled = false;
   readonly #busySessions = new Set<QmpServerSession>();
+  /** Pipelined sessions: the delivery of the last reply started, which the next one waits for. */
+  readonly #replyTail = new WeakMap<QmpServerSession, Promise<void>>();
   #sessionCount = 0;
   #closing: Promise<void> | undefined;
 
@@ -163,8 +165,13 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
       throw new QmpUsageError(`maxQueuedRequests must be a positive integer, got ${String(maxQueuedRequests)}`);
     }
     const maxOutputBytes = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+    const pipelineDepth = options.pipelineDepth ?? 1;
+    if (!Number.isInteger(pipelineDepth) || pipelineDepth < 1)
+      throw new QmpUsageError(`pipelineDepth must be a positive integer, got ${String(pipelineDepth)}`);
+    if (pipelineDepth > 1 && this.#serial) throw new QmpUsageError('pipelineDepth above 1 needs serialDispatch: false');
     this.#sessionHost = {
       maxQueuedRequests,
+      pipelineDepth,
       maxOutputBytes,
       closeFlushTimeoutMs: this.#closeFlushTimeoutMs,
       parserOptions,
@@ -379,12 +386,53 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
     }
     if (this.#busySessions.has(session)) return;
     this.#busySessions.add(session);
+    if (this.#sessionHost.pipelineDepth > 1) {
+      queueMicrotask(() => {
+        this.#busySessions.delete(session);
+        this.#startPipelined(session);
+      });
+      return;
+    }
     queueMicrotask(() => {
       void this.#drain(() => (session.hasQueued() ? session : undefined)).finally(() => {
         this.#busySessions.delete(session);
         if (session.hasQueued()) this.#wake(session);
       });
     });
+  }
+
+  /**
+   * Starts every queued request of a pipelined session now, in order; each reply is written after
+   * the one before it, so the client sees QEMU's reply order.
+   */
+  #startPipelined(session: QmpServerSession): void {
+    for (let taken = session.takeQueued(); taken !== undefined; taken = session.takeQueued()) {
+      const done = taken.done;
+      let outcome: Outcome | Promise<Outcome>;
+      try {
+        outcome = this.#runQueued(session, taken.input);
+      } catch (err) {
+        traceAnomaly('server', session.label, `internal error: ${String(err)}`, err);
+        done();
+        void session.close();
+        return;
+      }
+      const before = this.#replyTail.get(session);
+      let tail: Promise<void> | undefined;
+      tail = (async (): Promise<void> => {
+        try {
+          if (before !== undefined) await before;
+          this.#deliver(session, isThenable(outcome) ? await outcome : outcome);
+        } catch (err) {
+          traceAnomaly('server', session.label, `internal error: ${String(err)}`, err);
+          void session.close();
+        } finally {
+          done();
+          if (this.#replyTail.get(session) === tail) this.#replyTail.delete(session);
+        }
+      })();
+      this.#replyTail.set(session, tail);
+    }
   }
 
   /** QEMU's dispatcher: take from the first session with input, then move it to the back. */

@@ -410,3 +410,25 @@ test('event handlers get the event text as the server wrote it', async () => {
   assert.deepEqual((await within(got, 2000)).value, ['STOP', line]);
   await qmp.close();
 });
+
+test('inBandIds: false sends in-band commands without ids and matches replies by order', async () => {
+  const fake = new FakeQmp();
+  const waiting: Array<{ req: { execute?: string; id?: unknown }; n: unknown }> = [];
+  fake.onRequest = (req, f) => {
+    if (req.execute === 'qmp_capabilities') return f.reply(req, {});
+    if (req['exec-oob']) return f.reply(req, { oob: true });
+    waiting.push({ req, n: req.arguments?.['n'] });
+  };
+  const qmp = await QmpClient.connect(fake.client, { inBandIds: false });
+  const slow = qmp.executeRaw('x', { n: 0 }, { timeoutMs: 20 });
+  const next = qmp.executeRaw('x', { n: 1 });
+  await assert.rejects(slow, QmpTimeoutError);
+  assert.deepEqual(await qmp.executeOob('yank' as never), { oob: true } as never);
+  assert.equal(fake.requests.at(-1)?.id !== undefined, true, 'exec-oob keeps its id');
+  assert.ok(waiting.every((w) => w.req.id === undefined));
+  // The late reply to the timed-out command comes first: it must not be taken for the next one's.
+  for (const w of waiting) fake.send({ return: { n: w.n } });
+  assert.deepEqual(await next, { n: 1 });
+  assert.equal(qmp.pendingCount, 0);
+  await qmp.close();
+});

@@ -1,0 +1,182 @@
+// The proxy's limits at and one past their edge, and how it forwards one client's pipelined commands,
+// in front of a scripted upstream QmpServer whose commands finish when the test says so.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { QmpClient } from '../../src/client/index.js';
+import { QmpProxy } from '../../src/proxy/index.js';
+import { QmpServer } from '../../src/server/index.js';
+import type { QValue } from '../../src/wire/index.js';
+import { RawPeer } from '../conformance/raw-peer.js';
+
+/** Polls `pred` until it holds or `ms` pass (for state only visible inside the proxy). */
+async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+interface Upstream {
+  server: QmpServer;
+  path: string;
+  /** Commands `hold` started and not yet released, in arrival order, with the id each came with. */
+  held: Array<{ n: unknown; id: QValue | undefined; release: () => void }>;
+}
+
+async function upstream(dir: string): Promise<Upstream> {
+  const server = new QmpServer({ serialDispatch: false, pipelineDepth: 64 });
+  const up: Upstream = { server, path: join(dir, 'up.sock'), held: [] };
+  server.setFallback(
+    (command, args, ctx) => {
+      if (command === 'hold')
+        return new Promise<unknown>((resolve) =>
+          up.held.push({ n: (args as { n?: unknown }).n, id: ctx.id, release: () => resolve({ n: args['n'] }) }),
+        );
+      if (command === 'big-events') {
+        for (let i = 0; i < Number(args['count']); i++)
+          server.emit('BIG' as never, { i, pad: 'x'.repeat(1 << 20) } as never);
+        return {};
+      }
+      return { id: ctx.id === undefined ? 'none' : 'some' };
+    },
+    { allowOob: true },
+  );
+  await server.listen(`unix:${up.path},server=on,wait=off`);
+  return up;
+}
+
+test('maxPendingPerClient: a client has at most N commands in flight; the next is read when one ends', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
+  const up = await upstream(dir);
+  const proxy = await QmpProxy.start({ upstream: up.path, listen: [join(dir, 'p.sock')], maxPendingPerClient: 3 });
+  try {
+    const peer = await RawPeer.open(join(dir, 'p.sock'));
+    await peer.greeting();
+    await peer.exchange('{"execute":"qmp_capabilities"}\n');
+    const sent = Array.from({ length: 5 }, (_, i) => `{"execute":"hold","arguments":{"n":${i}},"id":"c${i}"}\n`);
+    const replies = peer.exchange(sent.join(''));
+    // At the limit: three are in flight upstream, pipelined (none answered yet).
+    await until(() => up.held.length === 3, 5000, 'three held commands');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(up.held.length, 3, 'one past the limit is not forwarded while three are pending');
+    up.held[0]?.release();
+    await until(() => up.held.length === 4, 5000, 'the fourth command');
+    for (let i = 1; i < 5; i++) {
+      await until(() => up.held.length > i, 5000, `command ${i}`);
+      up.held[i]?.release();
+    }
+    assert.deepEqual(
+      await replies,
+      [0, 1, 2, 3, 4].map((i) => `{"return": {"n": ${i}}, "id": "c${i}"}\r\n`),
+    );
+    // In-band commands go up without ids (QEMU answers them in order); their replies still carry
+    // each client's own id.
+    assert.ok(up.held.every((h) => h.id === undefined));
+    peer.close();
+  } finally {
+    await proxy.close();
+    await up.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('pipelined commands of two clients are answered in each client order with its own ids', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
+  const up = await upstream(dir);
+  const proxy = await QmpProxy.start({ upstream: up.path, listen: [join(dir, 'p.sock')] });
+  try {
+    const a = await QmpClient.connect(join(dir, 'p.sock'));
+    const b = await QmpClient.connect(join(dir, 'p.sock'));
+    // Four each: with OOB on, eight in-band commands is what QEMU queues (and the proxy writes).
+    const ra = Array.from({ length: 4 }, (_, n) => a.executeRaw('hold', { n: `a${n}` }));
+    const rb = Array.from({ length: 4 }, (_, n) => b.executeRaw('hold', { n: `b${n}` }));
+    await until(() => up.held.length === 8, 5000, 'eight commands in flight');
+    // Upstream finishes them in reverse; each client still gets its replies right.
+    for (const h of [...up.held].reverse()) h.release();
+    assert.deepEqual(
+      await Promise.all(ra),
+      [0, 1, 2, 3].map((n) => ({ n: `a${n}` })),
+    );
+    assert.deepEqual(
+      await Promise.all(rb),
+      [0, 1, 2, 3].map((n) => ({ n: `b${n}` })),
+    );
+    // exec-oob goes up with an id.
+    assert.deepEqual(await a.executeOob('whatever' as never), { id: 'some' } as never);
+    await a.close();
+    await b.close();
+  } finally {
+    await proxy.close();
+    await up.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('maxClients: N clients are served, one more is closed at once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
+  const up = await upstream(dir);
+  const proxy = await QmpProxy.start({ upstream: up.path, listen: [join(dir, 'p.sock')], maxClients: 2 });
+  try {
+    const a = await QmpClient.connect(join(dir, 'p.sock'));
+    const b = await QmpClient.connect(join(dir, 'p.sock'));
+    assert.equal(proxy.clientCount, 2);
+    const third = connect(join(dir, 'p.sock'));
+    const got = await new Promise<string>((resolve) => {
+      let data = '';
+      third.on('data', (d) => {
+        data += String(d);
+      });
+      third.on('close', () => resolve(data));
+      third.on('error', () => {});
+    });
+    assert.equal(got, '', 'the third client is closed without a greeting');
+    assert.deepEqual(await a.executeRaw('ping'), { id: 'none' });
+    await b.close();
+    await until(() => proxy.clientCount === 1, 5000, 'the client count to drop');
+    const c = await QmpClient.connect(join(dir, 'p.sock'));
+    assert.deepEqual(await c.executeRaw('ping'), { id: 'none' });
+    await a.close();
+    await c.close();
+  } finally {
+    await proxy.close();
+    await up.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('maxClientEventBuffer: N events waiting for a client that does not read are kept, one more disconnects it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
+  const up = await upstream(dir);
+  const proxy = await QmpProxy.start({ upstream: up.path, listen: [join(dir, 'p.sock')], maxClientEventBuffer: 3 });
+  try {
+    const slow = await RawPeer.open(join(dir, 'p.sock'));
+    await slow.greeting();
+    await slow.exchange('{"execute":"qmp_capabilities"}\n');
+    slow.pause();
+    const reader = await QmpClient.connect(join(dir, 'p.sock'), { maxMessageBytes: 4 << 20 });
+    let seen = 0;
+    reader.on('*', () => {
+      seen++;
+    });
+    // 1 MiB events: the kernel's socket buffer cannot take even one, so each one the slow client
+    // does not read stays in the proxy.
+    await reader.executeRaw('big-events', { count: 3 });
+    await until(() => seen === 3, 10000, 'three events at the reader');
+    assert.equal(proxy.clientCount, 2, 'three waiting events: the slow client stays');
+    await reader.executeRaw('big-events', { count: 1 });
+    await until(() => seen === 4, 10000, 'the fourth event at the reader');
+    await until(() => proxy.clientCount === 1, 5000, 'the slow client to be disconnected');
+    assert.deepEqual(await reader.executeRaw('ping'), { id: 'none' }, 'the others go on');
+    slow.close();
+    await reader.close();
+  } finally {
+    await proxy.close();
+    await up.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
