@@ -203,10 +203,13 @@ export function encodeMessage(value: unknown): string {
 
 /**
  * A double in text QEMU's parser reads back as a double: the shortest exact digits, with `.0` added
- * when they would read as an integer (`1.0`, `-0.0`).
+ * when they would read as an integer (`1.0`, `-0.0`); infinities as an exponent out of range.
  */
 function qemuDouble(x: number): string {
   if (Object.is(x, -0)) return '-0.0';
+  // QEMU's parser has no infinity literal but turns an out-of-range exponent into one.
+  if (x === Number.POSITIVE_INFINITY) return '1e999';
+  if (x === Number.NEGATIVE_INFINITY) return '-1e999';
   const s = String(x);
   return /[.eEn]/.test(s) ? s : `${s}.0`;
 }

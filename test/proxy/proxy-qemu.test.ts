@@ -198,6 +198,7 @@ test('a raw client sees the same bytes through the proxy as from QEMU itself', {
     '{"execute":"query-status","id":1}',
     '{"execute":"query-status","id":{"b":[1.5,-0.0,1e400,18446744073709551615],"a":"\\u00e9"}}',
     '{"execute":"human-monitor-command","arguments":{"command-line":"info status","cpu-index":1.0},"id":2}',
+    '{"execute":"human-monitor-command","arguments":{"command-line":"info status","cpu-index":1e400},"id":22}',
     '{"execute":"query-status","arguments":{"zz":1,"aa":2,"k":3},"id":3}',
     '{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":18446744073709551615},"id":4}',
     '{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":9007199254740993},"id":5}',
