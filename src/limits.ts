@@ -45,7 +45,7 @@ export const QDICT_BUCKETS = 512;
 /** Downstream clients a proxy serves at once (option `maxClients`). */
 export const MAX_PROXY_CLIENTS = 64;
 
-/** Commands one proxy client may have in flight (option `maxPendingPerClient`). */
+/** Commands one proxy client may have in flight; past it the client is not read (option `maxPendingPerClient`). */
 export const MAX_PROXY_PENDING_PER_CLIENT = 1_024;
 
 /** Events buffered for one proxy client that does not read (option `maxClientEventBuffer`). */

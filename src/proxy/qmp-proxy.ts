@@ -38,7 +38,7 @@ export interface QmpProxyOptions {
   audit?: string | ((record: QmpAuditRecord) => void);
   /** Clients served at once (default {@link MAX_PROXY_CLIENTS}); more are disconnected at once. */
   maxClients?: number;
-  /** Commands one client may have waiting (default {@link MAX_PROXY_PENDING_PER_CLIENT}). */
+  /** Commands one client may have in flight (default {@link MAX_PROXY_PENDING_PER_CLIENT}); while that many are unanswered the client is not read. */
   maxPendingPerClient?: number;
   /** Events buffered for a client that does not read before it is disconnected (default {@link MAX_PROXY_CLIENT_EVENT_BUFFER}). */
   maxClientEventBuffer?: number;
