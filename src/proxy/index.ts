@@ -5,6 +5,7 @@
 export { QmpAuditLog, type QmpAuditRecord } from './audit-log.js';
 export {
   BUILTIN_PROFILES,
+  listenerKey,
   QmpProxyPolicy,
   type QmpProxyPolicyFile,
   type QmpProxyProfile,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { QmpUsageError } from '../errors/index.js';
+import { parseAddress } from '../transport/index.js';
 
 /** A named set of rules: `allow` (when given, only these) and `deny` (never these). `*` is a wildcard. */
 export interface QmpProxyProfile {
@@ -17,7 +18,8 @@ export interface QmpProxyProfile {
  *   "clients": { "backup-agent": "monitoring" }
  * }
  * ```
- * `listeners` maps a `--listen` address (as written) to a profile; `clients` maps a TLS client
+ * `listeners` maps a `--listen` address to a profile (any spelling of the same address matches:
+ * `/run/x.sock`, `unix:/run/x.sock`; a `tls:` prefix is ignored); `clients` maps a TLS client
  * certificate's CN, which takes precedence. Built-in profiles: `full` (everything) and `read-only`.
  */
 export interface QmpProxyPolicyFile {
@@ -32,6 +34,21 @@ export const BUILTIN_PROFILES: Readonly<Record<string, QmpProxyProfile>> = {
   full: {},
   'read-only': { allow: ['query-*', 'qom-get', 'qom-list'] },
 };
+
+/** One spelling per address: `unix:PATH` or `tcp:HOST:PORT`; anything unparsable as written. */
+export function listenerKey(address: string): string {
+  const text = address.startsWith('tls:') ? address.slice(4) : address;
+  try {
+    const a = parseAddress(text);
+    if (a.kind === 'unix') return `unix:${a.path}`;
+    if (a.kind === 'tcp') return `tcp:${a.host}:${a.port}`;
+  } catch {
+    // Not an address: compared as written.
+  }
+  return text;
+}
+
+const FILE_MEMBERS = new Set(['default', 'profiles', 'listeners', 'clients']);
 
 function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`);
@@ -59,11 +76,16 @@ export class QmpProxyRules {
 /** The proxy's policy: which profile applies to a connection. */
 export class QmpProxyPolicy {
   readonly #profiles = new Map<string, QmpProxyRules>();
-  readonly #listeners: Record<string, string>;
+  readonly #listeners = new Map<string, string>();
   readonly #clients: Record<string, string>;
   readonly #default: string;
 
   constructor(file: QmpProxyPolicyFile = {}) {
+    for (const key of Object.keys(file)) {
+      // A misspelt member would silently leave a listener with full access.
+      if (!FILE_MEMBERS.has(key))
+        throw new QmpUsageError(`policy: unknown member '${key}' (expected ${[...FILE_MEMBERS].join(', ')})`);
+    }
     for (const [name, p] of Object.entries({ ...BUILTIN_PROFILES, ...(file.profiles ?? {}) })) {
       if (typeof p !== 'object' || p === null) throw new QmpUsageError(`policy: profile '${name}' must be an object`);
       for (const key of Object.keys(p)) {
@@ -77,10 +99,11 @@ export class QmpProxyPolicy {
       }
       this.#profiles.set(name, new QmpProxyRules(name, p));
     }
-    this.#listeners = { ...(file.listeners ?? {}) };
+    for (const [address, profile] of Object.entries(file.listeners ?? {}))
+      this.#listeners.set(listenerKey(address), profile);
     this.#clients = { ...(file.clients ?? {}) };
     this.#default = file.default ?? 'full';
-    for (const name of [this.#default, ...Object.values(this.#listeners), ...Object.values(this.#clients)]) {
+    for (const name of [this.#default, ...this.#listeners.values(), ...Object.values(this.#clients)]) {
       if (!this.#profiles.has(name)) throw new QmpUsageError(`policy: unknown profile '${name}'`);
     }
   }
@@ -98,10 +121,17 @@ export class QmpProxyPolicy {
     return new QmpProxyPolicy(parsed as QmpProxyPolicyFile);
   }
 
+  /** The listeners the policy names, one spelling each (see {@link listenerKey}). */
+  listenerKeys(): string[] {
+    return [...this.#listeners.keys()];
+  }
+
   /** The rules for a client of `listener` (as given to --listen), with a TLS certificate CN if any. */
   rulesFor(listener: string, clientCn?: string): QmpProxyRules {
     const name =
-      (clientCn !== undefined ? this.#clients[clientCn] : undefined) ?? this.#listeners[listener] ?? this.#default;
+      (clientCn !== undefined ? this.#clients[clientCn] : undefined) ??
+      this.#listeners.get(listenerKey(listener)) ??
+      this.#default;
     return this.#profiles.get(name) ?? new QmpProxyRules('full', {});
   }
 }

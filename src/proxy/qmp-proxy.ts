@@ -14,7 +14,7 @@ import {
 } from '../transport/index.js';
 import { compactJsonText, encodeQValue, type QValue, RawJson } from '../wire/index.js';
 import { QmpAuditLog, type QmpAuditRecord } from './audit-log.js';
-import { QmpProxyPolicy, type QmpProxyRules } from './policy.js';
+import { listenerKey, QmpProxyPolicy, type QmpProxyRules } from './policy.js';
 
 type Upstream = QmpClient<UntypedCommands, UntypedEvents>;
 
@@ -94,6 +94,12 @@ export class QmpProxy {
   /** Connects upstream, then opens the listeners. */
   static async start(options: QmpProxyOptions): Promise<QmpProxy> {
     if (options.listen.length === 0) throw new QmpUsageError('proxy: give at least one listen address');
+    const listening = new Set(options.listen.map((l) => listenerKey(typeof l === 'string' ? l : l.address)));
+    for (const key of options.policy?.listenerKeys() ?? []) {
+      // A policy for a listener that does not exist is a typo that would leave the real one open.
+      if (!listening.has(key))
+        throw new QmpUsageError(`proxy: the policy names listener ${key}, which is not one of the --listen addresses`);
+    }
     const proxy = new QmpProxy(options);
     await proxy.#connectUpstream();
     try {

@@ -1,0 +1,70 @@
+// The proxy's policy: profiles, wildcards, deny over allow, CN over listener, any spelling of a
+// listener address, and the mistakes that must not silently leave a listener with full access.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { QmpUsageError } from '../../src/errors/index.js';
+import { listenerKey, QmpProxy, QmpProxyPolicy } from '../../src/proxy/index.js';
+
+test('profiles: read-only, wildcards, deny wins over allow, CN wins over listener', () => {
+  const policy = new QmpProxyPolicy({
+    default: 'operator',
+    profiles: { operator: { deny: ['quit', 'migrate*'] }, odd: { allow: ['query-*'], deny: ['query-status'] } },
+    listeners: { '/run/ro.sock': 'read-only', 'tcp:127.0.0.1:4444': 'odd' },
+    clients: { metrics: 'read-only' },
+  });
+  const ro = policy.rulesFor('unix:/run/ro.sock');
+  assert.equal(ro.name, 'read-only');
+  for (const c of ['query-status', 'query-block', 'qom-get', 'qom-list']) assert.ok(ro.allows(c), c);
+  for (const c of ['stop', 'qom-set', 'device_add', 'xquery-status']) assert.ok(!ro.allows(c), c);
+  const odd = policy.rulesFor('127.0.0.1:4444');
+  assert.ok(odd.allows('query-block'));
+  assert.ok(!odd.allows('query-status'));
+  const op = policy.rulesFor('unix:/run/other.sock');
+  assert.equal(op.name, 'operator');
+  assert.ok(op.allows('stop'));
+  assert.ok(!op.allows('migrate-set-parameters'));
+  assert.ok(!op.allows('quit'));
+  assert.equal(policy.rulesFor('unix:/run/other.sock', 'metrics').name, 'read-only');
+  assert.equal(policy.rulesFor('unix:/run/other.sock', 'someone-else').name, 'operator');
+});
+
+test('a listener matches in any spelling of its address', () => {
+  for (const [a, b] of [
+    ['/run/x.sock', 'unix:/run/x.sock'],
+    ['unix:/run/x.sock,server=on,wait=off', '/run/x.sock'],
+    ['tls:127.0.0.1:4445', 'tcp:127.0.0.1:4445'],
+    ['localhost:4444', 'tcp:localhost:4444,server,nowait'],
+  ] as const) {
+    assert.equal(listenerKey(a), listenerKey(b), `${a} ~ ${b}`);
+  }
+  assert.notEqual(listenerKey('/run/x.sock'), listenerKey('/run/y.sock'));
+});
+
+test('policy mistakes are usage errors, not silent full access', async () => {
+  assert.throws(() => new QmpProxyPolicy({ listener: { '/x': 'read-only' } } as never), /unknown member 'listener'/);
+  assert.throws(() => new QmpProxyPolicy({ listeners: { '/x': 'readonly' } }), /unknown profile 'readonly'/);
+  assert.throws(() => new QmpProxyPolicy({ profiles: { p: { allowed: ['x'] } as never } }), /unknown member 'allowed'/);
+  assert.throws(() => new QmpProxyPolicy({ profiles: { p: { allow: 'query-*' as never } } }), QmpUsageError);
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-policy-'));
+  try {
+    writeFileSync(join(dir, 'bad.json'), '{"listeners": ');
+    assert.throws(() => QmpProxyPolicy.fromFile(join(dir, 'bad.json')), QmpUsageError);
+    writeFileSync(join(dir, 'list.json'), '[]');
+    assert.throws(() => QmpProxyPolicy.fromFile(join(dir, 'list.json')), /expected a JSON object/);
+    // A policy for a listener the proxy does not have is refused before anything is opened.
+    await assert.rejects(
+      QmpProxy.start({
+        upstream: join(dir, 'nowhere.sock'),
+        listen: [join(dir, 'rw.sock')],
+        policy: new QmpProxyPolicy({ listeners: { [join(dir, 'r0.sock')]: 'read-only' } }),
+      }),
+      (e: unknown) =>
+        e instanceof QmpUsageError && /r0\.sock, which is not one of the --listen addresses/.test(e.message),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
