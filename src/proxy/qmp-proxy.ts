@@ -255,7 +255,9 @@ export class QmpProxy {
         throw new QmpCommandError(err.errorClass, err.desc);
       }
       audit('disconnected', { errorClass: 'GenericError', desc: err instanceof Error ? err.message : String(err) });
-      // The client's connection is being closed too; its library reports the disconnect.
+      // As when QEMU itself dies: the client's connection drops (its library reports that the
+      // command may or may not have run); no error reply claims the command failed.
+      void ctx.session.close(0);
       throw new QmpCommandError('GenericError', err instanceof QmpError ? err.message : String(err));
     } finally {
       if (info) info.pending--;
