@@ -71,6 +71,11 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
   #suspended = false;
   #pumping = false;
   #pumpScheduled = false;
+  #corked = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#stream.uncork();
+  };
 
   /** @internal Use {@link QmpServer.serve}. */
   constructor(
@@ -196,6 +201,13 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
     }
     const text = formatQemuMessage(message, { pretty: this.pretty });
     traceOut('server', this.label, message);
+    if (!this.#corked) {
+      // Messages written in one go (an event and its command's reply, pipelined replies, a burst of
+      // events) leave in one system call.
+      this.#corked = true;
+      this.#stream.cork();
+      queueMicrotask(this.#uncork);
+    }
     this.#stream.write(text, onFlushed === undefined ? undefined : () => onFlushed());
     const buffered = this.#stream.writableLength;
     if (buffered > this.#host.maxOutputBytes) {
