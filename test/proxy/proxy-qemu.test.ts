@@ -174,10 +174,7 @@ test('upstream QEMU killed and restarted: clients see the loss, the proxy reconn
     // As when QEMU itself dies: the connection drops, no error reply claims the command failed.
     for (const r of settled) {
       if (r.status === 'rejected')
-        assert.ok(
-          r.reason instanceof QmpConnectionError && r.reason.code === 'QMP_ERR_DISCONNECTED',
-          String(r.reason),
-        );
+        assert.ok(r.reason instanceof QmpConnectionError && r.reason.code === 'QMP_ERR_DISCONNECTED', String(r.reason));
     }
     assert.ok((await c.closed) instanceof QmpConnectionError);
     await qemu.exited;
