@@ -59,6 +59,13 @@ export class PendingTable {
     return this.#abandoned.delete(id);
   }
 
+  /** Calls written and not yet answered. */
+  writtenCount(): number {
+    let n = 0;
+    for (const c of this.#byId.values()) if (c.written) n++;
+    return n;
+  }
+
   /** The oldest written in-band call: the owner of an id-less reply. */
   oldestWrittenInBand(): PendingCall | undefined {
     for (const c of this.#byId.values()) if (c.written && !c.oob) return c;

@@ -93,6 +93,8 @@ type EventData<E, K extends keyof E> = E[K] extends undefined ? JsonObject : E[K
 export type QmpEventOf<E, K extends keyof E> = QmpEvent<EventData<E, K>> & { event: K };
 
 const QUIT_COMMANDS = new Set(['quit']);
+const STALL_NUDGE_FIRST_MS = 2;
+const STALL_NUDGE_MAX_MS = 200;
 
 /**
  * A QMP client session: connect, greeting, negotiation, pipelined commands with ids, OOB, events,
@@ -103,6 +105,8 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
   readonly #stream: Duplex;
   readonly #label: string;
   readonly #tlsNudge: boolean;
+  #stallTimer: NodeJS.Timeout | undefined;
+  #dataSinceNudge = false;
   readonly #splitter: JsonSplitter;
   readonly #pending = new PendingTable();
   readonly #hub = new EventHub();
@@ -499,7 +503,31 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     this.#stream.write(data);
     // QEMU 7.2 over TLS leaves a request that came in one TLS record unread until another record
     // arrives: a separate one-byte record wakes it.
-    if (this.#tlsNudge) this.#stream.write('\n');
+    if (this.#tlsNudge) {
+      this.#stream.write('\n');
+      this.#armStallNudge();
+    }
+  }
+
+  /**
+   * QEMU 7.2 over TLS can also stall with several requests in flight: plaintext it has not read yet
+   * sits in its TLS buffer and nothing wakes it. While written commands wait and nothing comes back,
+   * another one-byte record is sent, after 2 ms, then less and less often (up to every 200 ms).
+   */
+  #armStallNudge(delay = STALL_NUDGE_FIRST_MS): void {
+    if (this.#stallTimer !== undefined) return;
+    this.#stallTimer = setTimeout(() => {
+      this.#stallTimer = undefined;
+      if (this.#stream.destroyed || !this.#stream.writable || this.#pending.writtenCount() === 0) return;
+      if (this.#dataSinceNudge) {
+        this.#dataSinceNudge = false;
+        this.#armStallNudge();
+        return;
+      }
+      this.#stream.write('\n');
+      this.#armStallNudge(Math.min(delay * 2, STALL_NUDGE_MAX_MS));
+    }, delay);
+    this.#stallTimer.unref?.();
   }
 
   /** A timed-out or aborted call: reject it now; its late reply will be discarded by id. */
@@ -524,6 +552,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
   }
 
   #onData(chunk: Buffer): void {
+    this.#dataSinceNudge = true;
     let items: ReturnType<JsonSplitter['push']>;
     try {
       items = this.#splitter.push(chunk);
@@ -545,6 +574,10 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
       this.#onMessage(item.value, item.text);
       if (this.#runstate.state === 'closed') return;
     }
+    // Over TLS, QEMU may hold more of our requests unread (see #armStallNudge): each reply that
+    // leaves others waiting is answered with a wake-up record at once.
+    if (this.#tlsNudge && items.length > 0 && !this.#flushScheduled && this.#pending.writtenCount() > 0)
+      this.#stream.write('\n');
   }
 
   #onMessage(msg: JsonValue, text: string): void {
@@ -756,6 +789,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     if (this.#runstate.state === 'closed') return;
     this.#runstate.to('closed');
     this.#closeReason = reason;
+    if (this.#stallTimer !== undefined) clearTimeout(this.#stallTimer);
     const base = pendingError ?? reason;
     this.#greetingFail?.(
       base ?? new QmpConnectionError('QMP_ERR_DISCONNECTED', `${this.#label} closed before greeting`),

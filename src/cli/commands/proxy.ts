@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { QmpUsageError } from '../../errors/index.js';
-import { QmpProxy, type QmpProxyListen, QmpProxyPolicy } from '../../proxy/index.js';
+import { QmpProxy, type QmpProxyListen, type QmpProxyOptions, QmpProxyPolicy } from '../../proxy/index.js';
 import { type ParsedArgv, parseArgv } from '../argv.js';
 import type { CliIo } from '../cli-io.js';
 import { EXIT_CODES, exitCodeFor } from '../exit-codes.js';
@@ -11,7 +11,11 @@ Shares one QEMU monitor among many clients. Each client gets QEMU's own greeting
 own, sees replies with its own ids and every event. The proxy holds one upstream session (with oob
 when QEMU offers it) and reconnects when QEMU comes back on the same address.
 
-  --upstream ADDRESS     QEMU's monitor: a socket path, HOST:PORT, unix:PATH, tcp:HOST:PORT
+  --upstream ADDRESS     QEMU's monitor: a socket path, HOST:PORT, unix:PATH, tcp:HOST:PORT, or
+                         tls:HOST:PORT (QEMU's tls-creds; verified against --upstream-tls-ca)
+  --upstream-tls-ca FILE   CA that signed QEMU's certificate (default: the system's CAs)
+  --upstream-tls-cert FILE client certificate for QEMU (tls-creds-x509 with verify-peer=on)
+  --upstream-tls-key FILE  its key
   --listen ADDRESS       where clients connect (repeatable): unix:PATH (mode 0600), a path,
                          tcp:HOST:PORT, HOST:PORT, or tls:HOST:PORT (needs --tls-cert/--tls-key)
   --policy FILE          allow/deny profiles per listener or per client certificate (docs/proxy.md)
@@ -20,6 +24,7 @@ when QEMU offers it) and reconnects when QEMU comes back on the same address.
   --tls-key FILE         its key
   --tls-ca FILE          CA for client certificates: clients must present one signed by it
   --max-clients N        clients at once (default 64)
+  --max-pending N        commands one client may have in flight; it is not read past that (default 1024)
   --max-client-events N  events buffered for a client that does not read before it is disconnected (default 4096)
   -h, --help             show this help
 
@@ -35,9 +40,45 @@ const OPTIONS = {
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
   'max-clients': { type: 'string' },
+  'max-pending': { type: 'string' },
+  'upstream-tls-ca': { type: 'string' },
+  'upstream-tls-cert': { type: 'string' },
+  'upstream-tls-key': { type: 'string' },
   'max-client-events': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** A certificate or key file; a file that cannot be read is a usage error, not a crash. */
+function readFileOrUsage(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new QmpUsageError(`qmpkit proxy: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+/** The upstream address, with TLS options for `tls:HOST:PORT`. */
+function upstreamOf(address: string, p: ParsedArgv): Pick<QmpProxyOptions, 'upstream' | 'upstreamOptions'> {
+  const ca = p.string('upstream-tls-ca');
+  const cert = p.string('upstream-tls-cert');
+  const key = p.string('upstream-tls-key');
+  if (!address.startsWith('tls:')) {
+    if (ca !== undefined || cert !== undefined || key !== undefined)
+      throw new QmpUsageError('qmpkit proxy: --upstream-tls-* options need a tls:HOST:PORT upstream');
+    return { upstream: address };
+  }
+  if ((cert === undefined) !== (key === undefined))
+    throw new QmpUsageError('qmpkit proxy: --upstream-tls-cert and --upstream-tls-key go together');
+  return {
+    upstream: address.slice(4),
+    upstreamOptions: {
+      tls: {
+        ...(ca === undefined ? {} : { ca: readFileOrUsage(ca) }),
+        ...(cert === undefined || key === undefined ? {} : { cert: readFileOrUsage(cert), key: readFileOrUsage(key) }),
+      },
+    },
+  };
+}
 
 function listeners(p: ParsedArgv): QmpProxyListen[] {
   return p.strings('listen').map((address) => {
@@ -50,9 +91,9 @@ function listeners(p: ParsedArgv): QmpProxyListen[] {
     return {
       address: address.slice(4),
       tls: {
-        cert: readFileSync(cert),
-        key: readFileSync(key),
-        ...(ca === undefined ? {} : { ca: readFileSync(ca), requestCert: true, rejectUnauthorized: true }),
+        cert: readFileOrUsage(cert),
+        key: readFileOrUsage(key),
+        ...(ca === undefined ? {} : { ca: readFileOrUsage(ca), requestCert: true, rejectUnauthorized: true }),
       },
     };
   });
@@ -61,6 +102,7 @@ function listeners(p: ParsedArgv): QmpProxyListen[] {
 /** `qmpkit proxy`. */
 export async function runProxy(argv: readonly string[], io: CliIo): Promise<number> {
   let proxy: QmpProxy;
+  let upstreamText = '';
   try {
     const p = parseArgv(argv, OPTIONS, { command: 'qmpkit proxy' });
     if (p.flag('help')) {
@@ -70,27 +112,28 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     const upstream = p.string('upstream');
     if (upstream === undefined)
       throw new QmpUsageError("qmpkit proxy: --upstream is required (see 'qmpkit proxy --help')");
+    upstreamText = upstream;
     if (p.strings('listen').length === 0)
       throw new QmpUsageError("qmpkit proxy: --listen is required (see 'qmpkit proxy --help')");
     const policyFile = p.string('policy');
     const audit = p.string('audit');
     const maxClients = p.integer('max-clients', 1);
+    const maxPending = p.integer('max-pending', 1);
     const maxEvents = p.integer('max-client-events', 1);
     proxy = await QmpProxy.start({
-      upstream,
+      ...upstreamOf(upstream, p),
       listen: listeners(p),
       ...(policyFile === undefined ? {} : { policy: QmpProxyPolicy.fromFile(policyFile) }),
       ...(audit === undefined ? {} : { audit }),
       ...(maxClients === undefined ? {} : { maxClients }),
+      ...(maxPending === undefined ? {} : { maxPendingPerClient: maxPending }),
       ...(maxEvents === undefined ? {} : { maxClientEventBuffer: maxEvents }),
     });
   } catch (err) {
     io.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     return exitCodeFor(err);
   }
-  io.stderr.write(
-    `qmpkit proxy: ${proxy.addresses.join(', ')} -> ${argv[argv.indexOf('--upstream') + 1] ?? 'upstream'}\n`,
-  );
+  io.stderr.write(`qmpkit proxy: ${proxy.addresses.join(', ')} -> ${upstreamText}\n`);
   await new Promise<void>((resolve) => {
     if (io.signal === undefined) return;
     if (io.signal.aborted) resolve();

@@ -1,0 +1,135 @@
+// `qmpkit proxy` as a user runs it: in front of a real QEMU 7.2 that serves QMP over TLS, with a
+// policy, an audit log and a per-client limit; and its usage errors.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { QmpClient } from '../../src/client/index.js';
+import { QmpCommandError } from '../../src/errors/index.js';
+import { requireQemu } from '../helpers/qemu.js';
+import { freePort, makeServerCerts, startTlsQemu, waitListening } from '../helpers/tls.js';
+import { CliProcess, QMPKIT, qmpkit } from './helpers/run-cli.js';
+
+test('qmpkit proxy: TLS upstream, policy per listener, audit log, one-shot commands through it', {
+  timeout: 60000,
+}, async (t) => {
+  if (!requireQemu(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-proxy-cli-'));
+  let qemu: ChildProcess | undefined;
+  let proxy: CliProcess | undefined;
+  try {
+    makeServerCerts(dir);
+    const port = await freePort();
+    qemu = startTlsQemu(dir, port);
+    await waitListening(port);
+    const rw = join(dir, 'rw.sock');
+    const ro = join(dir, 'ro.sock');
+    writeFileSync(join(dir, 'policy.json'), JSON.stringify({ listeners: { [ro]: 'read-only' } }));
+    proxy = new CliProcess(QMPKIT, [
+      'proxy',
+      '--upstream',
+      `tls:localhost:${port}`,
+      '--upstream-tls-ca',
+      join(dir, 'ca-cert.pem'),
+      '--listen',
+      `unix:${rw}`,
+      '--listen',
+      ro,
+      '--policy',
+      join(dir, 'policy.json'),
+      '--audit',
+      join(dir, 'audit.jsonl'),
+      '--max-pending',
+      '4',
+    ]);
+    await proxy.waitFor('stderr', 'qmpkit proxy:');
+    const stop = await qmpkit(['exec', rw, 'stop']);
+    assert.equal(stop.code, 0, stop.stderr);
+    const denied = await qmpkit(['exec', ro, 'cont']);
+    assert.equal(denied.code, 1);
+    assert.match(
+      denied.stderr,
+      /GenericError: The command cont is not allowed by this proxy's policy \(profile 'read-only'\)/,
+    );
+    const status = await qmpkit(['exec', ro, 'query-status']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).status, 'paused');
+    // Pipelined past --max-pending: all answered, in order.
+    const c = await QmpClient.connect(rw);
+    const names = await Promise.all(Array.from({ length: 12 }, () => c.execute('query-name')));
+    assert.equal(names.length, 12);
+    await c.close();
+    const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { command: string; outcome: string; client: string; time: string });
+    assert.deepEqual(
+      audit.slice(0, 3).map((r) => [r.command, r.outcome]),
+      [
+        ['stop', 'ok'],
+        ['cont', 'denied'],
+        ['query-status', 'ok'],
+      ],
+    );
+    assert.ok(audit.every((r) => typeof r.client === 'string' && !Number.isNaN(Date.parse(r.time))));
+    proxy.kill('SIGTERM');
+    const done = await proxy.done;
+    assert.equal(done.code, 0, done.stderr);
+  } finally {
+    proxy?.kill();
+    qemu?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('qmpkit proxy: usage errors exit 2 before anything listens', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-proxy-cli-'));
+  try {
+    const cases: Array<[string[], RegExp]> = [
+      [['proxy', '--listen', join(dir, 'a.sock')], /--upstream is required/],
+      [['proxy', '--upstream', join(dir, 'q.sock')], /--listen is required/],
+      [
+        ['proxy', '--upstream', join(dir, 'q.sock'), '--listen', join(dir, 'a.sock'), '--upstream-tls-ca', 'x.pem'],
+        /--upstream-tls-\* options need a tls:HOST:PORT upstream/,
+      ],
+      [
+        [
+          'proxy',
+          '--upstream',
+          'tls:localhost:1',
+          '--listen',
+          join(dir, 'a.sock'),
+          '--upstream-tls-ca',
+          join(dir, 'no.pem'),
+        ],
+        /cannot read .*no\.pem: ENOENT/,
+      ],
+      [
+        ['proxy', '--upstream', join(dir, 'q.sock'), '--listen', join(dir, 'a.sock'), '--max-pending', '0'],
+        /max-pending/,
+      ],
+    ];
+    writeFileSync(join(dir, 'policy.json'), JSON.stringify({ listeners: { [join(dir, 'typo.sock')]: 'read-only' } }));
+    cases.push([
+      [
+        'proxy',
+        '--upstream',
+        join(dir, 'q.sock'),
+        '--listen',
+        join(dir, 'a.sock'),
+        '--policy',
+        join(dir, 'policy.json'),
+      ],
+      /the policy names listener .*typo\.sock, which is not one of the --listen addresses/,
+    ]);
+    for (const [args, message] of cases) {
+      const r = await qmpkit(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
