@@ -80,6 +80,8 @@ export interface QmpServerOptions {
    * previous reply is written). Higher values need `serialDispatch: false`; requests still start in
    * order and their replies are written in order. A proxy in front of QEMU uses this so one client's
    * pipelined commands reach QEMU pipelined; reading stops while this many are unanswered.
+   * Negotiation still goes one request at a time, and without OOB an `exec-oob` read ahead is
+   * answered in its place among the replies, so the order a client sees is QEMU's.
    */
   pipelineDepth?: number;
   /** Clients kept waiting (connected, ungreeted) on one monitor while another is served; more are disconnected. */

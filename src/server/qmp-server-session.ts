@@ -166,7 +166,7 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
     if (input === undefined) return undefined;
     const oobAtStart = this.#oobEnabled;
     this.#inBand++;
-    if (this.#host.pipelineDepth > 1) {
+    if (this.#pipelined()) {
       if (!this.#pipelineFull()) this.#resume();
       return {
         input,
@@ -308,9 +308,11 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
   #take(r: { value: QValue } | { error: string }): void {
     if ('value' in r) {
       traceIn('server', this.label, r.value);
-      if (isOobRequest(r.value)) {
-        // QEMU runs anything shaped like `exec-oob` at once, even when OOB is off (it then fails
-        // with "'exec-oob' is unexpected" without going through the queue).
+      // QEMU runs anything shaped like `exec-oob` at once, even when OOB is off (it then fails
+      // with "'exec-oob' is unexpected" without going through the queue). A pipelined session
+      // without OOB reads ahead where QEMU would not, so there the error waits its turn in the
+      // queue: QEMU only reads it once the replies before it are written.
+      if (isOobRequest(r.value) && (this.#oobEnabled || !this.#pipelined())) {
         this.#host.runOob(this, r.value);
         return;
       }
@@ -318,10 +320,18 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
       traceIn('server', this.label, { error: r.error });
     }
     this.#queue.push(r);
-    if (this.#host.pipelineDepth > 1) {
+    if (this.#pipelined()) {
       if (this.#pipelineFull()) this.#suspended = true;
     } else if (!this.#oobEnabled || this.#queue.length >= this.#host.maxQueuedRequests) this.#suspended = true;
     this.#host.wake(this);
+  }
+
+  /**
+   * Pipelining starts after negotiation: until `qmp_capabilities` is answered, reading stops after
+   * every request as in QEMU, so an `exec-oob` sent in the same burst sees OOB already enabled.
+   */
+  #pipelined(): boolean {
+    return this.#host.pipelineDepth > 1 && this.#negotiated;
   }
 
   /** Pipelined sessions stop reading while `pipelineDepth` in-band requests are unanswered. */

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { QmpClient } from '../../src/client/index.js';
-import { QmpCommandError } from '../../src/errors/index.js';
 import { requireQemu } from '../helpers/qemu.js';
 import { freePort, makeServerCerts, startTlsQemu, waitListening } from '../helpers/tls.js';
 import { CliProcess, QMPKIT, qmpkit } from './helpers/run-cli.js';

@@ -130,16 +130,21 @@ test('EACCES on a socket the user may not open rejects naming the address', asyn
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
         uid: 65534,
         gid: 65534,
-        stdio: ['ignore', 'pipe', 'inherit'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
+      let err = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        err += d;
+      });
       child.stdout.setEncoding('utf8').on('data', (d: string) => {
         out += d;
       });
       await new Promise((r) => child.once('close', r));
       if (out.trim() === '') {
         // The unprivileged child cannot read this checkout (e.g. a clone in a 0700 directory).
-        t.skip('running as root, and user nobody cannot load the build to try the connect');
+        const why = /Error[^\n]*/.exec(err)?.[0] ?? 'no output';
+        t.skip(`running as root, and user nobody cannot load the build to try the connect (${why})`);
         return;
       }
       const r = JSON.parse(out) as { code?: string; qcode?: string; message?: string };

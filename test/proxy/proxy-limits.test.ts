@@ -117,6 +117,40 @@ test('pipelined commands of two clients are answered in each client order with i
   }
 });
 
+test('exec-oob keeps its place as in QEMU: right after qmp_capabilities, and behind commands when OOB is off', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
+  const up = await upstream(dir);
+  const proxy = await QmpProxy.start({ upstream: up.path, listen: [join(dir, 'p.sock')] });
+  try {
+    // QEMU reads nothing more until qmp_capabilities is answered, so an exec-oob in the same burst
+    // already finds OOB enabled.
+    const a = await RawPeer.open(join(dir, 'p.sock'));
+    await a.greeting();
+    assert.deepEqual(
+      await a.exchange('{"execute":"qmp_capabilities","arguments":{"enable":["oob"]}}\n{"exec-oob":"ping","id":7}\n'),
+      ['{"return": {}}\r\n', '{"return": {"id": "some"}, "id": 7}\r\n'],
+    );
+    a.close();
+    // Without OOB, QEMU reads the exec-oob only after answering the command before it; the proxy
+    // reads ahead (pipelining) but answers in that order.
+    const b = await RawPeer.open(join(dir, 'p.sock'));
+    await b.greeting();
+    await b.exchange('{"execute":"qmp_capabilities"}\n');
+    const replies = b.exchange('{"execute":"hold","arguments":{"n":1},"id":1}\n{"exec-oob":"ping","id":2}\n');
+    await until(() => up.held.length === 1, 5000, 'the held command');
+    up.held[0]?.release();
+    assert.deepEqual(await replies, [
+      '{"return": {"n": 1}, "id": 1}\r\n',
+      '{"id": 2, "error": {"class": "GenericError", "desc": "QMP input member \'exec-oob\' is unexpected"}}\r\n',
+    ]);
+    b.close();
+  } finally {
+    await proxy.close();
+    await up.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('maxClients: N clients are served, one more is closed at once', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
   const up = await upstream(dir);
