@@ -11,4 +11,10 @@ export {
   type QmpProxyProfile,
   QmpProxyRules,
 } from './policy.js';
-export { QmpProxy, type QmpProxyListen, type QmpProxyOptions } from './qmp-proxy.js';
+export {
+  formatProxyNotice,
+  QmpProxy,
+  type QmpProxyListen,
+  type QmpProxyNotice,
+  type QmpProxyOptions,
+} from './qmp-proxy.js';

@@ -26,6 +26,36 @@ export interface QmpProxyListen {
   tls?: QmpTlsServerOptions;
 }
 
+/**
+ * What happened to the proxy's connections, for an operator's log (`qmpkit proxy` prints each on
+ * stderr). `client` is the client's label: listener, sequence number and certificate CN.
+ */
+export type QmpProxyNotice =
+  | { kind: 'upstream-connected'; upstream: string; reconnected: boolean }
+  | { kind: 'upstream-unreachable'; upstream: string; reason: string }
+  | { kind: 'upstream-lost'; upstream: string; reason: string; clients: number; reconnecting: boolean }
+  | { kind: 'client-connected'; client: string; profile: string }
+  | { kind: 'client-refused'; listener: string; reason: string }
+  | { kind: 'client-disconnected'; client: string; reason: string };
+
+/** One line of text for a {@link QmpProxyNotice}. */
+export function formatProxyNotice(n: QmpProxyNotice): string {
+  switch (n.kind) {
+    case 'upstream-connected':
+      return `${n.reconnected ? 'reconnected to' : 'connected to'} QEMU at ${n.upstream}`;
+    case 'upstream-unreachable':
+      return `QEMU is not reachable at ${n.upstream} yet (${n.reason}); retrying`;
+    case 'upstream-lost':
+      return `lost QEMU at ${n.upstream} (${n.reason}); ${n.clients} client(s) disconnected${n.reconnecting ? '; reconnecting' : ''}`;
+    case 'client-connected':
+      return `client ${n.client} connected (profile '${n.profile}')`;
+    case 'client-refused':
+      return `client on ${n.listener} refused: ${n.reason}`;
+    case 'client-disconnected':
+      return `client ${n.client} disconnected (${n.reason})`;
+  }
+}
+
 /** Options of {@link QmpProxy.start}. */
 export interface QmpProxyOptions {
   /** The QEMU monitor to share: any client address. */
@@ -42,11 +72,18 @@ export interface QmpProxyOptions {
   maxPendingPerClient?: number;
   /** Events buffered for a client that does not read before it is disconnected (default {@link MAX_PROXY_CLIENT_EVENT_BUFFER}). */
   maxClientEventBuffer?: number;
+  /**
+   * When QEMU cannot be reached at start, listen anyway and keep trying (with the reconnect backoff)
+   * instead of failing (default false). Clients are refused until QEMU is there.
+   */
+  waitForUpstream?: boolean;
   /** Reconnect to the upstream when it goes away (default true). */
   reconnect?: boolean;
   /** First and longest reconnect delay, in ms (default 100 and 5000). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** Called for each connection change (upstream lost and back, clients coming and going). */
+  onNotice?: (notice: QmpProxyNotice) => void;
 }
 
 interface ClientInfo {
@@ -56,6 +93,8 @@ interface ClientInfo {
   readonly rules: QmpProxyRules;
   pending: number;
   unflushedEvents: number;
+  /** Why the proxy closed this client, when it did. */
+  closedBecause?: string;
 }
 
 /**
@@ -79,6 +118,7 @@ export class QmpProxy {
   #clientSeq = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #upstreamWaiters: Array<() => void> = [];
+  #upstreamSeen = false;
   /** Bound listener addresses (TCP port 0 resolved). */
   readonly addresses: string[] = [];
 
@@ -101,7 +141,13 @@ export class QmpProxy {
         throw new QmpUsageError(`proxy: the policy names listener ${key}, which is not one of the --listen addresses`);
     }
     const proxy = new QmpProxy(options);
-    await proxy.#connectUpstream();
+    try {
+      await proxy.#connectUpstream();
+    } catch (err) {
+      if (options.waitForUpstream !== true || !(err instanceof QmpError)) throw err;
+      proxy.#notify({ kind: 'upstream-unreachable', upstream: proxy.#upstreamText(), reason: err.message });
+      proxy.#scheduleReconnect(options.reconnectMinMs ?? 100);
+    }
     try {
       for (const l of options.listen) await proxy.#listen(typeof l === 'string' ? { address: l } : l);
     } catch (err) {
@@ -144,7 +190,25 @@ export class QmpProxy {
     this.#server ??= this.#makeServer(g.version, client.oobEnabled ? ['oob'] : []);
     client.on('*', (_ev, text) => this.#fanOut(text));
     client.onClose((reason) => this.#upstreamLost(reason));
+    this.#notify({ kind: 'upstream-connected', upstream: this.#upstreamText(), reconnected: this.#upstreamSeen });
+    this.#upstreamSeen = true;
     for (const w of this.#upstreamWaiters.splice(0)) w();
+  }
+
+  #upstreamText(): string {
+    const u = this.#options.upstream;
+    return typeof u === 'string' ? u : formatAddress(u);
+  }
+
+  #notify(n: QmpProxyNotice): void {
+    const fn = this.#options.onNotice;
+    if (fn === undefined) return;
+    try {
+      fn(n);
+    } catch (err) {
+      // A faulty logger must not take the proxy down.
+      traceAnomaly('proxy', 'notice', `onNotice threw: ${String(err)}`, err);
+    }
   }
 
   #makeServer(version: QmpServer['version'], capabilities: string[]): QmpServer {
@@ -179,13 +243,13 @@ export class QmpProxy {
   #accept(stream: Duplex, listener: string, cn: string | undefined): void {
     const server = this.#server;
     if (this.#closing || !server || !this.upstreamConnected || this.#clients.size >= this.#maxClients) {
-      traceAnomaly(
-        'proxy',
-        listener,
-        this.upstreamConnected
-          ? `client refused: ${this.#maxClients} clients already`
-          : 'client refused: upstream QEMU is not connected',
-      );
+      const reason = this.#closing
+        ? 'the proxy is closing'
+        : this.upstreamConnected
+          ? `${this.#maxClients} clients already (maxClients)`
+          : 'QEMU is not connected';
+      traceAnomaly('proxy', listener, `client refused: ${reason}`);
+      this.#notify({ kind: 'client-refused', listener, reason });
       stream.destroy();
       return;
     }
@@ -200,7 +264,12 @@ export class QmpProxy {
       unflushedEvents: 0,
     };
     this.#clients.set(session, info);
-    void session.whenClosed().then(() => this.#clients.delete(session));
+    this.#notify({ kind: 'client-connected', client: label, profile: info.rules.name });
+    session.once('close', (err) => {
+      this.#clients.delete(session);
+      const reason = info.closedBecause ?? (err === undefined ? 'closed by the client' : err.message);
+      this.#notify({ kind: 'client-disconnected', client: label, reason });
+    });
   }
 
   async #forward(command: string, ctx: QmpCommandContext): Promise<RawJson> {
@@ -257,6 +326,7 @@ export class QmpProxy {
       audit('disconnected', { errorClass: 'GenericError', desc: err instanceof Error ? err.message : String(err) });
       // As when QEMU itself dies: the client's connection drops (its library reports that the
       // command may or may not have run); no error reply claims the command failed.
+      if (info) info.closedBecause ??= 'QEMU went away';
       void ctx.session.close(0);
       throw new QmpCommandError('GenericError', err instanceof QmpError ? err.message : String(err));
     } finally {
@@ -272,7 +342,8 @@ export class QmpProxy {
       if (!s.negotiated || s.closed) continue;
       if (info.unflushedEvents >= this.#maxEvents) {
         // A client that does not read is cut off, so it never slows QEMU or the others.
-        traceAnomaly('proxy', info.label, `client does not read its events (${this.#maxEvents} queued): disconnected`);
+        info.closedBecause = `it does not read its events: ${this.#maxEvents} queued (maxClientEventBuffer)`;
+        traceAnomaly('proxy', info.label, `client ${info.closedBecause}: disconnected`);
         void s.close(0);
         continue;
       }
@@ -287,9 +358,24 @@ export class QmpProxy {
     this.#upstream = undefined;
     // In-flight commands already failed (the client library rejects them, never replays them);
     // clients are disconnected so their libraries report the loss the same way.
-    for (const info of [...this.#clients.values()]) void info.session.close(0);
-    if (this.#closing || this.#options.reconnect === false) return;
-    traceAnomaly('proxy', 'upstream', `upstream lost (${reason?.message ?? 'closed'}); reconnecting`);
+    const clients = [...this.#clients.values()];
+    for (const info of clients) {
+      info.closedBecause ??= 'QEMU went away';
+      void info.session.close(0);
+    }
+    const reconnecting = !this.#closing && this.#options.reconnect !== false;
+    if (!this.#closing) {
+      const why = reason?.message ?? 'closed';
+      this.#notify({
+        kind: 'upstream-lost',
+        upstream: this.#upstreamText(),
+        reason: why,
+        clients: clients.length,
+        reconnecting,
+      });
+      traceAnomaly('proxy', 'upstream', `upstream lost (${why})${reconnecting ? '; reconnecting' : ''}`);
+    }
+    if (!reconnecting) return;
     this.#scheduleReconnect(this.#options.reconnectMinMs ?? 100);
   }
 
@@ -311,6 +397,7 @@ export class QmpProxy {
     if (this.#closing) return;
     this.#closing = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    for (const info of this.#clients.values()) info.closedBecause ??= 'the proxy is shutting down';
     for (const c of this.#closers.splice(0)) await c().catch(() => {});
     await this.#server?.close();
     await this.#upstream?.close();

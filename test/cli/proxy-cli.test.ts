@@ -1,13 +1,13 @@
 // `qmpkit proxy` as a user runs it: in front of a real QEMU 7.2 that serves QMP over TLS, with a
 // policy, an audit log and a per-client limit; and its usage errors.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { QmpClient } from '../../src/client/index.js';
-import { requireQemu } from '../helpers/qemu.js';
+import { MACHINES, QEMU_BINARY, requireQemu } from '../helpers/qemu.js';
 import { freePort, makeServerCerts, startTlsQemu, waitListening } from '../helpers/tls.js';
 import { CliProcess, QMPKIT, qmpkit } from './helpers/run-cli.js';
 
@@ -43,7 +43,7 @@ test('qmpkit proxy: TLS upstream, policy per listener, audit log, one-shot comma
       '--max-pending',
       '4',
     ]);
-    await proxy.waitFor('stderr', 'qmpkit proxy:');
+    await proxy.waitFor('stderr', 'qmpkit proxy: listening on');
     const stop = await qmpkit(['exec', rw, 'stop']);
     assert.equal(stop.code, 0, stop.stderr);
     const denied = await qmpkit(['exec', ro, 'cont']);
@@ -79,6 +79,80 @@ test('qmpkit proxy: TLS upstream, policy per listener, audit log, one-shot comma
   } finally {
     proxy?.kill();
     qemu?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('qmpkit proxy --wait-upstream: starts before QEMU, logs QEMU lost and back, serves clients again', {
+  timeout: 60000,
+}, async (t) => {
+  if (!requireQemu(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-proxy-cli-'));
+  const qsock = join(dir, 'qemu.sock');
+  const psock = join(dir, 'p.sock');
+  const startQemu = (): ChildProcess =>
+    spawn(QEMU_BINARY, [...MACHINES.none, '-qmp', `unix:${qsock},server=on,wait=off`], { stdio: 'ignore' });
+  let qemu: ChildProcess | undefined;
+  let proxy: CliProcess | undefined;
+  try {
+    proxy = new CliProcess(QMPKIT, ['proxy', '--upstream', qsock, '--listen', psock, '--wait-upstream']);
+    await proxy.waitFor('stderr', `qmpkit proxy: QEMU is not reachable at ${qsock} yet`);
+    await proxy.waitFor('stderr', 'qmpkit proxy: listening on');
+    // Clients are refused while QEMU is not there.
+    const early = await qmpkit(['exec', psock, 'query-status']);
+    assert.equal(early.code, 3, early.stderr);
+    qemu = startQemu();
+    await proxy.waitFor('stderr', `qmpkit proxy: connected to QEMU at ${qsock}`);
+    const st = await qmpkit(['exec', psock, 'query-status']);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(proxy.stderr, /client .*p\.sock#\d+ connected \(profile 'full'\)/);
+    qemu.kill('SIGKILL');
+    await proxy.waitFor('stderr', `qmpkit proxy: lost QEMU at ${qsock}`);
+    qemu = startQemu();
+    await proxy.waitFor('stderr', `qmpkit proxy: reconnected to QEMU at ${qsock}`);
+    const again = await qmpkit(['exec', psock, 'query-status']);
+    assert.equal(again.code, 0, again.stderr);
+    proxy.kill('SIGTERM');
+    const done = await proxy.done;
+    assert.equal(done.code, 0, done.stderr);
+  } finally {
+    proxy?.kill();
+    qemu?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('qmpkit proxy --quiet logs nothing but its errors', { timeout: 60000 }, async (t) => {
+  if (!requireQemu(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-proxy-cli-'));
+  const qsock = join(dir, 'qemu.sock');
+  const qemu = spawn(QEMU_BINARY, [...MACHINES.none, '-qmp', `unix:${qsock},server=on,wait=off`], { stdio: 'ignore' });
+  let proxy: CliProcess | undefined;
+  try {
+    proxy = new CliProcess(QMPKIT, [
+      'proxy',
+      '--upstream',
+      qsock,
+      '--listen',
+      join(dir, 'p.sock'),
+      '--wait-upstream',
+      '-q',
+    ]);
+    // Without the log there is no line to wait for: poll the listener.
+    const deadline = Date.now() + 15000;
+    for (;;) {
+      const r = await qmpkit(['exec', join(dir, 'p.sock'), 'query-status']);
+      if (r.code === 0) break;
+      if (Date.now() > deadline) assert.fail(`proxy never served: ${r.stderr}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    proxy.kill('SIGTERM');
+    const done = await proxy.done;
+    assert.equal(done.code, 0);
+    assert.equal(done.stderr, '');
+  } finally {
+    proxy?.kill();
+    qemu.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { QmpClient } from '../../src/client/index.js';
 import { QmpCommandError, QmpConnectionError } from '../../src/errors/index.js';
-import { QmpProxy, QmpProxyPolicy } from '../../src/proxy/index.js';
+import { formatProxyNotice, QmpProxy, type QmpProxyNotice, QmpProxyPolicy } from '../../src/proxy/index.js';
 import { RawPeer } from '../conformance/raw-peer.js';
 import { MACHINES, QEMU_BINARY, requireQemu } from '../helpers/qemu.js';
 
@@ -156,11 +156,13 @@ test('upstream QEMU killed and restarted: clients see the loss, the proxy reconn
   let proxy: QmpProxy | undefined;
   try {
     await (await connectRetry(qsock)).close();
+    const notices: QmpProxyNotice[] = [];
     proxy = await QmpProxy.start({
       upstream: qsock,
       listen: [join(dir, 'p.sock')],
       reconnectMinMs: 20,
       reconnectMaxMs: 200,
+      onNotice: (n) => notices.push(n),
     });
     const c = await QmpClient.connect(join(dir, 'p.sock'), { timeoutMs: 5000 });
     assert.equal((await c.execute('query-status')).running, true);
@@ -183,6 +185,22 @@ test('upstream QEMU killed and restarted: clients see the loss, the proxy reconn
     const c2 = await connectRetry(join(dir, 'p.sock'));
     assert.equal((await c2.execute('query-status')).running, true);
     await c2.close();
+    // The operator's log: QEMU lost with one client cut off, then back.
+    const lost = notices.find((n) => n.kind === 'upstream-lost');
+    assert.deepEqual(lost && { ...lost, reason: '' }, {
+      kind: 'upstream-lost',
+      upstream: qsock,
+      reason: '',
+      clients: 1,
+      reconnecting: true,
+    });
+    assert.deepEqual(
+      notices.filter((n) => n.kind === 'upstream-connected').map((n) => n.reconnected),
+      [false, true],
+    );
+    const first = notices.find((n) => n.kind === 'client-disconnected');
+    assert.equal(first?.kind === 'client-disconnected' && first.reason, 'QEMU went away');
+    assert.match(formatProxyNotice(lost ?? notices[0]!), /^lost QEMU at .*; 1 client\(s\) disconnected; reconnecting$/);
   } finally {
     await proxy?.close();
     qemu.kill();

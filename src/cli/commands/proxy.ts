@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { QmpUsageError } from '../../errors/index.js';
-import { QmpProxy, type QmpProxyListen, type QmpProxyOptions, QmpProxyPolicy } from '../../proxy/index.js';
+import {
+  formatProxyNotice,
+  QmpProxy,
+  type QmpProxyListen,
+  type QmpProxyNotice,
+  type QmpProxyOptions,
+  QmpProxyPolicy,
+} from '../../proxy/index.js';
 import { type ParsedArgv, parseArgv } from '../argv.js';
 import type { CliIo } from '../cli-io.js';
 import { EXIT_CODES, exitCodeFor } from '../exit-codes.js';
@@ -26,9 +33,13 @@ when QEMU offers it) and reconnects when QEMU comes back on the same address.
   --max-clients N        clients at once (default 64)
   --max-pending N        commands one client may have in flight; it is not read past that (default 1024)
   --max-client-events N  events buffered for a client that does not read before it is disconnected (default 4096)
+  --wait-upstream        when QEMU is not there yet, listen anyway and keep trying (clients are
+                         refused until it is)
+  -q, --quiet            do not log connections on stderr (QEMU lost and back, clients coming and going)
   -h, --help             show this help
 
-Runs until SIGINT/SIGTERM. Exit status: 0 after a signal, 2 usage error, 3 cannot reach QEMU at start.
+Runs until SIGINT/SIGTERM. Exit status: 0 after a signal, 2 usage error, 3 cannot reach QEMU at start
+(without --wait-upstream).
 `;
 
 const OPTIONS = {
@@ -45,6 +56,8 @@ const OPTIONS = {
   'upstream-tls-cert': { type: 'string' },
   'upstream-tls-key': { type: 'string' },
   'max-client-events': { type: 'string' },
+  'wait-upstream': { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -103,6 +116,7 @@ function listeners(p: ParsedArgv): QmpProxyListen[] {
 export async function runProxy(argv: readonly string[], io: CliIo): Promise<number> {
   let proxy: QmpProxy;
   let upstreamText = '';
+  let quiet = false;
   try {
     const p = parseArgv(argv, OPTIONS, { command: 'qmpkit proxy' });
     if (p.flag('help')) {
@@ -120,8 +134,11 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     const maxClients = p.integer('max-clients', 1);
     const maxPending = p.integer('max-pending', 1);
     const maxEvents = p.integer('max-client-events', 1);
+    quiet = p.flag('quiet');
     proxy = await QmpProxy.start({
       ...upstreamOf(upstream, p),
+      ...(quiet ? {} : { onNotice: (n: QmpProxyNotice) => io.stderr.write(`qmpkit proxy: ${formatProxyNotice(n)}\n`) }),
+      ...(p.flag('wait-upstream') ? { waitForUpstream: true } : {}),
       listen: listeners(p),
       ...(policyFile === undefined ? {} : { policy: QmpProxyPolicy.fromFile(policyFile) }),
       ...(audit === undefined ? {} : { audit }),
@@ -133,7 +150,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     io.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     return exitCodeFor(err);
   }
-  io.stderr.write(`qmpkit proxy: ${proxy.addresses.join(', ')} -> ${upstreamText}\n`);
+  if (!quiet) io.stderr.write(`qmpkit proxy: listening on ${proxy.addresses.join(', ')} for QEMU at ${upstreamText}\n`);
   await new Promise<void>((resolve) => {
     if (io.signal === undefined) return;
     if (io.signal.aborted) resolve();
