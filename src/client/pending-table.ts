@@ -16,6 +16,8 @@ export interface PendingCall {
   /** Timed out or aborted, already rejected, still waiting for its reply (replies matched by order). */
   abandoned?: boolean;
   deadline: Deadline | undefined;
+  /** Called as soon as the reply is read, before later messages are handled (executeText). */
+  readonly onReply?: (() => void) | undefined;
   resolve(value: JsonValue): void;
   reject(err: Error): void;
 }

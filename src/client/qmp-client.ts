@@ -341,11 +341,15 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
    * taken out). For pass-through tools such as the proxy: decoding and re-encoding QEMU's reply
    * would not give its bytes back. `argumentsJson` must be one JSON object (it is not checked beyond
    * that it looks like one); errors reject as in {@link execute}. No schema checks are made.
+   *
+   * `onReply` is called synchronously when the reply (return or error) is read, before any message
+   * the server sent after it reaches an event listener; the promise settles later. A relay uses it
+   * to keep the server's order of replies and events.
    */
   executeText(
     name: string,
     argumentsJson?: string,
-    options: QmpExecuteOptions & { oob?: boolean } = {},
+    options: QmpExecuteOptions & { oob?: boolean; onReply?: () => void } = {},
   ): Promise<string> {
     const blocked = this.#refuse(name);
     if (blocked) return blocked;
@@ -361,7 +365,10 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
         ),
       );
     }
-    return this.#send(name, undefined, oob, options, { args: argumentsJson }) as Promise<string>;
+    return this.#send(name, undefined, oob, options, {
+      args: argumentsJson,
+      onReply: options.onReply,
+    }) as Promise<string>;
   }
 
   /** Why a command cannot be sent now (a rejected promise), or undefined. */
@@ -411,7 +418,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     args: JsonObject | undefined,
     oob: boolean,
     options: QmpExecuteOptions,
-    text?: { args: string | undefined },
+    text?: { args: string | undefined; onReply?: (() => void) | undefined },
   ): Promise<JsonValue> {
     if (this.#pending.size >= this.#maxPending) {
       return Promise.reject(
@@ -445,6 +452,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
         oob,
         line,
         returnText: text !== undefined,
+        onReply: text?.onReply,
         written: false,
         deadline: undefined,
         resolve: (v) => {
@@ -643,6 +651,13 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     if (call.abandoned) {
       traceAnomaly('client', this.#label, `late reply to abandoned command ${call.command} discarded`, msg);
       return;
+    }
+    if (call.onReply !== undefined) {
+      try {
+        call.onReply();
+      } catch (err) {
+        traceAnomaly('client', this.#label, `onReply callback of ${call.command} threw: ${String(err)}`, err);
+      }
     }
     if (isReturn(msg)) call.resolve(call.returnText ? returnTextOf(text, call.id) : msg.return);
     else if (isErrorReply(msg)) {

@@ -86,6 +86,8 @@ export interface QmpProxyOptions {
   onNotice?: (notice: QmpProxyNotice) => void;
 }
 
+type OutboxEntry = { reply: true; written: boolean } | { reply: false; event: RawJson };
+
 interface ClientInfo {
   readonly session: QmpServerSession;
   readonly label: string;
@@ -93,6 +95,13 @@ interface ClientInfo {
   readonly rules: QmpProxyRules;
   pending: number;
   unflushedEvents: number;
+  /**
+   * QEMU's order for this client while replies are on their way: a reply read from QEMU and not yet
+   * written to the client holds back the events QEMU sent after it.
+   */
+  outbox: OutboxEntry[];
+  /** Events in `outbox`. */
+  heldEvents: number;
   /** Why the proxy closed this client, when it did. */
   closedBecause?: string;
 }
@@ -262,6 +271,8 @@ export class QmpProxy {
       rules: this.#policy.rulesFor(listener, cn),
       pending: 0,
       unflushedEvents: 0,
+      outbox: [],
+      heldEvents: 0,
     };
     this.#clients.set(session, info);
     this.#notify({ kind: 'client-connected', client: label, profile: info.rules.name });
@@ -315,7 +326,18 @@ export class QmpProxy {
       // order. The arguments go up as the client's parser read them (order, int vs double kept), and
       // none at all when there were none: QEMU reads a byte per system call, every byte costs.
       const argsText = ctx.arguments.size === 0 ? undefined : encodeQValue(ctx.arguments as Map<string, QValue>);
-      const result = await up.executeText(command, argsText, { oob: ctx.oob });
+      // A reply reaches the client a few promise steps after it was read, while events are passed on
+      // as they are read: an event QEMU sent after this reply (SHUTDOWN after quit's) waits for it.
+      const onReply = (): void => {
+        if (!info) return;
+        const entry: OutboxEntry = { reply: true, written: false };
+        info.outbox.push(entry);
+        ctx.onReplyWritten(() => {
+          entry.written = true;
+          this.#drainOutbox(info);
+        });
+      };
+      const result = await up.executeText(command, argsText, { oob: ctx.oob, onReply });
       audit('ok');
       return new RawJson(result);
     } catch (err) {
@@ -340,18 +362,42 @@ export class QmpProxy {
     for (const info of this.#clients.values()) {
       const s = info.session;
       if (!s.negotiated || s.closed) continue;
-      if (info.unflushedEvents >= this.#maxEvents) {
+      if (info.unflushedEvents + info.heldEvents >= this.#maxEvents) {
         // A client that does not read is cut off, so it never slows QEMU or the others.
         info.closedBecause = `it does not read its events: ${this.#maxEvents} queued (maxClientEventBuffer)`;
         traceAnomaly('proxy', info.label, `client ${info.closedBecause}: disconnected`);
         void s.close(0);
         continue;
       }
-      info.unflushedEvents++;
-      s.writeMessage(ev, () => {
-        info.unflushedEvents--;
-      });
+      if (info.outbox.length > 0) {
+        info.outbox.push({ reply: false, event: ev });
+        info.heldEvents++;
+      } else this.#writeEvent(info, ev);
     }
+  }
+
+  #writeEvent(info: ClientInfo, ev: RawJson): void {
+    info.unflushedEvents++;
+    info.session.writeMessage(ev, () => {
+      info.unflushedEvents--;
+    });
+  }
+
+  /** Writes the events no longer behind an unwritten reply. */
+  #drainOutbox(info: ClientInfo): void {
+    const box = info.outbox;
+    let i = 0;
+    for (; i < box.length; i++) {
+      const e = box[i];
+      if (e === undefined) break;
+      if (e.reply) {
+        if (!e.written) break;
+        continue;
+      }
+      info.heldEvents--;
+      this.#writeEvent(info, e.event);
+    }
+    if (i > 0) box.splice(0, i);
   }
 
   #upstreamLost(reason: QmpError | undefined): void {

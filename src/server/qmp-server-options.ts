@@ -139,6 +139,12 @@ export interface QmpCommandContext<
    * the client left). Use it for `quit`: close the server after the reply.
    */
   afterReply(fn: () => void): void;
+  /**
+   * Runs `fn` as soon as this command's reply is queued on the connection, before anything written
+   * after it (or at once when the client left). For relays that must keep their own messages in
+   * order with the reply.
+   */
+  onReplyWritten(fn: () => void): void;
 }
 
 /** The arguments a handler receives: always an object (`{}` when the request had none). */

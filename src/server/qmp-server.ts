@@ -70,6 +70,8 @@ const BUILTIN_CAPABILITIES: CommandEntry = {
 interface Outcome {
   readonly reply: Record<string, unknown>;
   readonly after: readonly (() => void)[];
+  /** Run right after the reply is queued on the connection (onReplyWritten). */
+  readonly written?: readonly (() => void)[];
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -506,6 +508,13 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
       );
       session.writeMessage(message, outcome.after.length > 0 ? run : undefined);
     }
+    for (const fn of outcome.written ?? []) {
+      try {
+        fn();
+      } catch (err) {
+        traceAnomaly('server', session.label, `onReplyWritten callback threw: ${String(err)}`, err);
+      }
+    }
   }
 
   /**
@@ -545,6 +554,7 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
       if (bad !== undefined) return fail('GenericError', bad.desc);
     }
     const after: (() => void)[] = [];
+    const written: (() => void)[] = [];
     const ctx: QmpCommandContext<C, E> = {
       session,
       server: this,
@@ -556,24 +566,27 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
       afterReply: (fn) => {
         after.push(fn);
       },
+      onReplyWritten: (fn) => {
+        written.push(fn);
+      },
     };
     let result: unknown;
     try {
       result = entry.handler(toHandlerValue(checked.args), ctx as unknown as QmpCommandContext<never, never>);
     } catch (err) {
       const e = describeThrown(err);
-      return { reply: fail(e.errorClass, e.desc).reply, after };
+      return { reply: fail(e.errorClass, e.desc).reply, after, written };
     }
     if (isThenable(result)) {
       return Promise.resolve(result).then(
-        (value) => ({ reply: returnReply(value, id), after }),
+        (value) => ({ reply: returnReply(value, id), after, written }),
         (err: unknown) => {
           const e = describeThrown(err);
-          return { reply: fail(e.errorClass, e.desc).reply, after };
+          return { reply: fail(e.errorClass, e.desc).reply, after, written };
         },
       );
     }
-    return { reply: returnReply(result, id), after };
+    return { reply: returnReply(result, id), after, written };
   }
 
   /** `qmp_capabilities`: QEMU's argument checks, then the mode switch. Returns an error or undefined. */

@@ -37,6 +37,11 @@ async function upstream(dir: string): Promise<Upstream> {
         return new Promise<unknown>((resolve) =>
           up.held.push({ n: (args as { n?: unknown }).n, id: ctx.id, release: () => resolve({ n: args['n'] }) }),
         );
+      if (command === 'then-event') {
+        // The event leaves in the same write as the reply, right behind it.
+        ctx.onReplyWritten(() => server.emit('AFTER' as never, { n: args['n'] } as never));
+        return {};
+      }
       if (command === 'big-events') {
         for (let i = 0; i < Number(args['count']); i++)
           server.emit('BIG' as never, { i, pad: 'x'.repeat(1 << 20) } as never);
@@ -143,6 +148,42 @@ test('exec-oob keeps its place as in QEMU: right after qmp_capabilities, and beh
       '{"return": {"n": 1}, "id": 1}\r\n',
       '{"id": 2, "error": {"class": "GenericError", "desc": "QMP input member \'exec-oob\' is unexpected"}}\r\n',
     ]);
+    b.close();
+  } finally {
+    await proxy.close();
+    await up.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an event QEMU sends right after a reply reaches the client after that reply, as QEMU wrote them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
+  const up = await upstream(dir);
+  const proxy = await QmpProxy.start({ upstream: up.path, listen: [join(dir, 'p.sock')] });
+  try {
+    const a = await RawPeer.open(join(dir, 'p.sock'));
+    const b = await RawPeer.open(join(dir, 'p.sock'));
+    for (const p of [a, b]) {
+      await p.greeting();
+      await p.exchange('{"execute":"qmp_capabilities"}\n');
+    }
+    const strip = (lines: string[]): string[] =>
+      lines.map((l) => l.replace(/"seconds": \d+, "microseconds": \d+/, 'T'));
+    // Several in a row, pipelined: each reply is followed by its event, never overtaken by it.
+    const sent = [1, 2, 3].map((n) => `{"execute":"then-event","arguments":{"n":${n}},"id":${n}}\n`).join('');
+    assert.deepEqual(
+      strip(await a.exchange(sent)),
+      [1, 2, 3].flatMap((n) => [
+        `{"return": {}, "id": ${n}}\r\n`,
+        `{"timestamp": {T}, "event": "AFTER", "data": {"n": ${n}}}\r\n`,
+      ]),
+    );
+    // The other client, with no reply on its way, got the events as they came.
+    assert.deepEqual(
+      strip(await b.exchange('')),
+      [1, 2, 3].map((n) => `{"timestamp": {T}, "event": "AFTER", "data": {"n": ${n}}}\r\n`),
+    );
+    a.close();
     b.close();
   } finally {
     await proxy.close();
