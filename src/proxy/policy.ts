@@ -21,12 +21,13 @@ export interface QmpProxyProfile {
  * `listeners` maps a `--listen` address to a profile (any spelling of the same address matches:
  * `/run/x.sock`, `unix:/run/x.sock`; a `tls:` prefix is ignored); `clients` maps a TLS client
  * certificate's CN, which takes precedence. Built-in profiles: `full` (everything) and `read-only`.
+ * Wherever a profile is named, an inline `{ "allow": [...], "deny": [...] }` may stand instead.
  */
 export interface QmpProxyPolicyFile {
-  default?: string;
+  default?: string | QmpProxyProfile;
   profiles?: Record<string, QmpProxyProfile>;
-  listeners?: Record<string, string>;
-  clients?: Record<string, string>;
+  listeners?: Record<string, string | QmpProxyProfile>;
+  clients?: Record<string, string | QmpProxyProfile>;
 }
 
 /** Built-in profiles. */
@@ -77,7 +78,7 @@ export class QmpProxyRules {
 export class QmpProxyPolicy {
   readonly #profiles = new Map<string, QmpProxyRules>();
   readonly #listeners = new Map<string, string>();
-  readonly #clients: Record<string, string>;
+  readonly #clients = new Map<string, string>();
   readonly #default: string;
 
   constructor(file: QmpProxyPolicyFile = {}) {
@@ -86,26 +87,50 @@ export class QmpProxyPolicy {
       if (!FILE_MEMBERS.has(key))
         throw new QmpUsageError(`policy: unknown member '${key}' (expected ${[...FILE_MEMBERS].join(', ')})`);
     }
-    for (const [name, p] of Object.entries({ ...BUILTIN_PROFILES, ...(file.profiles ?? {}) })) {
-      if (typeof p !== 'object' || p === null) throw new QmpUsageError(`policy: profile '${name}' must be an object`);
-      for (const key of Object.keys(p)) {
-        if (key !== 'allow' && key !== 'deny')
-          throw new QmpUsageError(`policy: profile '${name}' has unknown member '${key}'`);
-      }
-      for (const list of [p.allow, p.deny]) {
-        if (list !== undefined && (!Array.isArray(list) || !list.every((x) => typeof x === 'string'))) {
-          throw new QmpUsageError(`policy: profile '${name}': allow/deny must be lists of command names`);
-        }
-      }
-      this.#profiles.set(name, new QmpProxyRules(name, p));
+    const profiles = file.profiles ?? {};
+    if (typeof profiles !== 'object' || profiles === null || Array.isArray(profiles))
+      throw new QmpUsageError('policy: profiles must be an object of named profiles');
+    for (const [name, p] of Object.entries({ ...BUILTIN_PROFILES, ...profiles })) this.#addProfile(name, p);
+    for (const [address, profile] of Object.entries(this.#map(file.listeners, 'listeners'))) {
+      const key = listenerKey(address);
+      this.#listeners.set(key, this.#profileRef(profile, `listener ${key}`));
     }
-    for (const [address, profile] of Object.entries(file.listeners ?? {}))
-      this.#listeners.set(listenerKey(address), profile);
-    this.#clients = { ...(file.clients ?? {}) };
-    this.#default = file.default ?? 'full';
-    for (const name of [this.#default, ...this.#listeners.values(), ...Object.values(this.#clients)]) {
-      if (!this.#profiles.has(name)) throw new QmpUsageError(`policy: unknown profile '${name}'`);
+    for (const [cn, profile] of Object.entries(this.#map(file.clients, 'clients')))
+      this.#clients.set(cn, this.#profileRef(profile, `client ${cn}`));
+    this.#default = this.#profileRef(file.default ?? 'full', 'default');
+  }
+
+  #map(v: unknown, what: string): Record<string, unknown> {
+    if (v === undefined) return {};
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      throw new QmpUsageError(`policy: ${what} must be an object mapping to profiles`);
+    return v as Record<string, unknown>;
+  }
+
+  #addProfile(name: string, p: unknown): void {
+    if (typeof p !== 'object' || p === null || Array.isArray(p))
+      throw new QmpUsageError(`policy: profile '${name}' must be an object`);
+    for (const key of Object.keys(p)) {
+      if (key !== 'allow' && key !== 'deny')
+        throw new QmpUsageError(`policy: profile '${name}' has unknown member '${key}' (expected allow, deny)`);
     }
+    const { allow, deny } = p as { allow?: unknown; deny?: unknown };
+    for (const list of [allow, deny]) {
+      if (list !== undefined && (!Array.isArray(list) || !list.every((x) => typeof x === 'string'))) {
+        throw new QmpUsageError(`policy: profile '${name}': allow/deny must be lists of command names`);
+      }
+    }
+    this.#profiles.set(name, new QmpProxyRules(name, p as QmpProxyProfile));
+  }
+
+  /** A profile name, checked, or an inline profile registered under `inlineName`. */
+  #profileRef(ref: unknown, inlineName: string): string {
+    if (typeof ref === 'string') {
+      if (!this.#profiles.has(ref)) throw new QmpUsageError(`policy: unknown profile '${ref}' (for ${inlineName})`);
+      return ref;
+    }
+    this.#addProfile(inlineName, ref);
+    return inlineName;
   }
 
   /** Reads a policy file. */
@@ -129,7 +154,7 @@ export class QmpProxyPolicy {
   /** The rules for a client of `listener` (as given to --listen), with a TLS certificate CN if any. */
   rulesFor(listener: string, clientCn?: string): QmpProxyRules {
     const name =
-      (clientCn !== undefined ? this.#clients[clientCn] : undefined) ??
+      (clientCn !== undefined ? this.#clients.get(clientCn) : undefined) ??
       this.#listeners.get(listenerKey(listener)) ??
       this.#default;
     return this.#profiles.get(name) ?? new QmpProxyRules('full', {});

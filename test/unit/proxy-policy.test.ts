@@ -43,6 +43,33 @@ test('a listener matches in any spelling of its address', () => {
   assert.notEqual(listenerKey('/run/x.sock'), listenerKey('/run/y.sock'));
 });
 
+test('an inline profile may stand wherever a profile is named', () => {
+  const policy = new QmpProxyPolicy({
+    default: { deny: ['quit'] },
+    listeners: { 'unix:/run/ro.sock': { allow: ['query-status'] } },
+    clients: { backup: { allow: ['query-*', 'blockdev-backup'], deny: ['query-migrate'] } },
+  });
+  const ro = policy.rulesFor('/run/ro.sock');
+  assert.equal(ro.name, 'listener unix:/run/ro.sock');
+  assert.deepEqual([ro.allows('query-status'), ro.allows('query-name')], [true, false]);
+  const dflt = policy.rulesFor('/run/other.sock');
+  assert.deepEqual([dflt.name, dflt.allows('stop'), dflt.allows('quit')], ['default', true, false]);
+  const cn = policy.rulesFor('/run/ro.sock', 'backup');
+  assert.deepEqual(
+    [cn.name, cn.allows('blockdev-backup'), cn.allows('query-name'), cn.allows('query-migrate')],
+    ['client backup', true, true, false],
+  );
+  assert.throws(
+    () => new QmpProxyPolicy({ listeners: { '/x': 5 as never } }),
+    /profile 'listener unix:\/x' must be an object/,
+  );
+  assert.throws(
+    () => new QmpProxyPolicy({ clients: { c: { allow: ['x'], only: [] } as never } }),
+    /unknown member 'only'/,
+  );
+  assert.throws(() => new QmpProxyPolicy({ listeners: [] as never }), /listeners must be an object/);
+});
+
 test('policy mistakes are usage errors, not silent full access', async () => {
   assert.throws(() => new QmpProxyPolicy({ listener: { '/x': 'read-only' } } as never), /unknown member 'listener'/);
   assert.throws(() => new QmpProxyPolicy({ listeners: { '/x': 'readonly' } }), /unknown profile 'readonly'/);
