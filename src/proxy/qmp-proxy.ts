@@ -194,9 +194,11 @@ export class QmpProxy {
     }
     this.#upstream = client;
     const g = client.greeting.QMP;
-    // The server is built once, with the first upstream's greeting; a restarted QEMU on the same
-    // socket is the same binary.
-    this.#server ??= this.#makeServer(g.version, client.oobEnabled ? ['oob'] : []);
+    // Clients get this QEMU's greeting: a QEMU restarted on the same socket may be another build.
+    // The clients of the previous server were disconnected when its QEMU went away.
+    const previous = this.#server;
+    this.#server = this.#makeServer(g.version, client.oobEnabled ? ['oob'] : []);
+    if (previous) void previous.close();
     client.on('*', (_ev, text) => this.#fanOut(text));
     client.onClose((reason) => this.#upstreamLost(reason));
     this.#notify({ kind: 'upstream-connected', upstream: this.#upstreamText(), reconnected: this.#upstreamSeen });

@@ -192,6 +192,39 @@ test('an event QEMU sends right after a reply reaches the client after that repl
   }
 });
 
+test('QEMU restarted as another build: new clients get the new greeting', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
+  const path = join(dir, 'up.sock');
+  const build = (major: number, pkg: string, capabilities: 'oob'[]): QmpServer =>
+    new QmpServer({ version: { qemu: { major, minor: 2, micro: 0 }, package: pkg }, capabilities });
+  let up = build(7, 'old', ['oob']);
+  await up.listen(`unix:${path},server=on,wait=off`);
+  const proxy = await QmpProxy.start({ upstream: path, listen: [join(dir, 'p.sock')], reconnectMinMs: 10 });
+  try {
+    const a = await RawPeer.open(join(dir, 'p.sock'));
+    assert.equal(
+      await a.greeting(),
+      '{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": "old"}, "capabilities": ["oob"]}}\r\n',
+    );
+    a.close();
+    await up.close();
+    await until(() => !proxy.upstreamConnected, 5000, 'the proxy to see QEMU go');
+    up = build(8, 'new', []);
+    await up.listen(`unix:${path},server=on,wait=off`);
+    await proxy.whenUpstream();
+    const b = await RawPeer.open(join(dir, 'p.sock'));
+    assert.equal(
+      await b.greeting(),
+      '{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 8}, "package": "new"}, "capabilities": []}}\r\n',
+    );
+    b.close();
+  } finally {
+    await proxy.close();
+    await up.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('maxClients: N clients are served, one more is closed at once', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
   const up = await upstream(dir);
