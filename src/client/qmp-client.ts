@@ -351,7 +351,8 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     argumentsJson?: string,
     options: QmpExecuteOptions & { oob?: boolean; onReply?: () => void } = {},
   ): Promise<string> {
-    const blocked = this.#refuse(name);
+    // Any name goes to the server, even an empty one: QEMU's answer is what a relay must pass on.
+    const blocked = this.#refuse(name, true);
     if (blocked) return blocked;
     if (argumentsJson !== undefined && !looksLikeObject(argumentsJson))
       return Promise.reject(new QmpUsageError(`executeText ${name}: the arguments must be a JSON object`));
@@ -372,7 +373,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
   }
 
   /** Why a command cannot be sent now (a rejected promise), or undefined. */
-  #refuse(name: string): Promise<never> | undefined {
+  #refuse(name: string, anyName = false): Promise<never> | undefined {
     const state = this.#runstate.state;
     if (state !== 'ready') {
       const code = state === 'closed' || state === 'closing' ? 'QMP_ERR_CLOSED' : 'QMP_ERR_STATE';
@@ -382,7 +383,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
           : `the client is still ${state}`;
       return Promise.reject(new QmpStateError(code, `Cannot execute ${name}: ${why}`, state));
     }
-    if (typeof name !== 'string' || name === '')
+    if (typeof name !== 'string' || (name === '' && !anyName))
       return Promise.reject(new QmpUsageError('execute: the command name must be a non-empty string'));
     return undefined;
   }

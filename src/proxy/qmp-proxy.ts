@@ -1,7 +1,12 @@
 import type { Duplex } from 'node:stream';
 import { QmpClient, type QmpClientOptions } from '../client/index.js';
-import { QmpCommandError, QmpConnectionError, QmpError, QmpUsageError } from '../errors/index.js';
-import { MAX_PROXY_CLIENT_EVENT_BUFFER, MAX_PROXY_CLIENTS, MAX_PROXY_PENDING_PER_CLIENT } from '../limits.js';
+import { QmpCommandError, QmpConnectionError, QmpError, QmpStateError, QmpUsageError } from '../errors/index.js';
+import {
+  MAX_PENDING_COMMANDS,
+  MAX_PROXY_CLIENT_EVENT_BUFFER,
+  MAX_PROXY_CLIENTS,
+  MAX_PROXY_PENDING_PER_CLIENT,
+} from '../limits.js';
 import type { UntypedCommands, UntypedEvents } from '../protocol/index.js';
 import { type QmpCommandContext, QmpServer, type QmpServerSession } from '../server/index.js';
 import { traceAnomaly } from '../trace/index.js';
@@ -186,6 +191,8 @@ export class QmpProxy {
     const client = await QmpClient.connect<UntypedCommands, UntypedEvents>(this.#options.upstream, {
       timeoutMs: 10_000,
       inBandIds: false,
+      // Room for every client's commands at once: the per-client limit is what bounds them.
+      maxPendingCommands: Math.max(MAX_PENDING_COMMANDS, this.#maxClients * (this.#maxPending + 1)),
       ...this.#options.upstreamOptions,
     });
     if (this.#closing) {
@@ -347,12 +354,19 @@ export class QmpProxy {
         audit('error', err);
         throw new QmpCommandError(err.errorClass, err.desc);
       }
-      audit('disconnected', { errorClass: 'GenericError', desc: err instanceof Error ? err.message : String(err) });
+      const desc = err instanceof Error ? err.message : String(err);
+      if (!(err instanceof QmpConnectionError || err instanceof QmpStateError)) {
+        // Not the upstream going away: a fault in the proxy, answered like any failed command.
+        traceAnomaly('proxy', info?.label ?? ctx.session.label, `forwarding ${command} failed: ${desc}`, err);
+        audit('error', { errorClass: 'GenericError', desc });
+        throw new QmpCommandError('GenericError', desc);
+      }
+      audit('disconnected', { errorClass: 'GenericError', desc });
       // As when QEMU itself dies: the client's connection drops (its library reports that the
       // command may or may not have run); no error reply claims the command failed.
       if (info) info.closedBecause ??= 'QEMU went away';
       void ctx.session.close(0);
-      throw new QmpCommandError('GenericError', err instanceof QmpError ? err.message : String(err));
+      throw new QmpCommandError('GenericError', desc);
     } finally {
       if (info) info.pending--;
     }

@@ -230,6 +230,7 @@ test('a raw client sees the same bytes through the proxy as from QEMU itself', {
     '{"execute":"stop","id":8}',
     '{"execute":"cont","id":9}',
     '{"execute":"no-such-command","id":10}',
+    '{"execute":"","id":11}',
     '{"exec-oob":"query-yank","id":"o1"}',
     '{"exec-oob":"query-status","id":"o2"}',
     '{"exec-oob":"query-yank"}',

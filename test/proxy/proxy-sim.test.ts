@@ -179,6 +179,7 @@ test('a raw session sees the same bytes through the proxy as from the simulator 
     '{"execute":"human-monitor-command","arguments":{"command-line":"info status"},"id":4}',
     '{"execute":"human-monitor-command","arguments":{"command-line":"info status","cpu-index":1.0},"id":5}',
     '{"execute":"no-such-command","id":6}',
+    '{"execute":"","id":61}',
     '{"exec-oob":"query-status","id":"o1"}',
     '{"execute":"qmp_capabilities","id":7}',
     '{"execute":"query-name","extra":1}',

@@ -3,6 +3,7 @@
 // answer to query-status. Shared by test/server/fuzz.test.ts and bench/server-fuzz.bench.ts.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { QmpServer } from '../../src/server/index.js';
 import { duplexPair, prng, RawClient } from './helpers.js';
 import { stubQemu } from './stub-qemu.js';
@@ -16,6 +17,14 @@ export interface FuzzOptions {
   clean?: boolean;
   /** Deadline for the probe answer after each case. */
   probeMs?: number;
+  /** What to fuzz instead of a stub QEMU server (the proxy, say): a fresh connection per call. */
+  target?: FuzzTarget;
+}
+
+/** Something that serves QMP connections and can be fuzzed. */
+export interface FuzzTarget {
+  connect(): Promise<Duplex>;
+  close(): Promise<void>;
 }
 
 export interface FuzzResult {
@@ -76,10 +85,19 @@ function generate(rnd: () => number, lines: readonly string[]): Buffer {
   return Buffer.from(bytes);
 }
 
-async function connectClient(server: QmpServer): Promise<RawClient> {
-  const [a, b] = duplexPair();
-  server.serve(b);
-  const c = new RawClient(a);
+function stubTarget(server: QmpServer): FuzzTarget {
+  return {
+    connect: async () => {
+      const [a, b] = duplexPair();
+      server.serve(b);
+      return a;
+    },
+    close: () => server.close(),
+  };
+}
+
+async function connectClient(target: FuzzTarget): Promise<RawClient> {
+  const c = new RawClient(await target.connect());
   await c.next();
   return c;
 }
@@ -88,11 +106,15 @@ async function connectClient(server: QmpServer): Promise<RawClient> {
 export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   const rnd = prng(options.seed);
   const lines = corpus();
-  const server = stubQemu('q35', {}, { eventThrottleMs: 10 });
-  server.unregister('quit');
+  let target = options.target;
+  if (target === undefined) {
+    const server = stubQemu('q35', {}, { eventThrottleMs: 10 });
+    server.unregister('quit');
+    target = stubTarget(server);
+  }
   const started = Date.now();
   const heapBefore = process.memoryUsage().heapUsed;
-  let c = await connectClient(server);
+  let c = await connectClient(target);
   let cases = 0;
   let bytesSent = 0;
   let linesReceived = 0;
@@ -134,7 +156,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       caseMs.push(performance.now() - caseStart);
       if (rnd() < 0.05) {
         c.stream.destroy();
-        c = await connectClient(server);
+        c = await connectClient(target);
         scanned = 0;
         counted = 0;
         reconnects++;
@@ -142,7 +164,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     }
   } finally {
     c.stream.destroy();
-    await server.close();
+    await target.close();
   }
   return {
     cases,
