@@ -30,6 +30,8 @@ export class PendingTable {
   readonly #byId = new Map<number, PendingCall>();
   /** Ids of calls that timed out or were aborted after being written: their late replies are expected. */
   readonly #abandoned = new Set<number>();
+  /** Calls in the table that were written: read on every chunk over TLS, so kept, not counted. */
+  #written = 0;
 
   get size(): number {
     return this.#byId.size;
@@ -45,6 +47,7 @@ export class PendingTable {
 
   /** Removes a settled call; `abandoned` remembers its id so a late reply is recognised, not "unknown". */
   delete(call: PendingCall, abandoned = false): void {
+    if (this.#byId.get(call.id) === call && call.written) this.#written--;
     this.#byId.delete(call.id);
     if (abandoned && call.written) {
       this.#abandoned.add(call.id);
@@ -61,11 +64,16 @@ export class PendingTable {
     return this.#abandoned.delete(id);
   }
 
+  /** Marks a call as handed to the socket: from then on it may run in QEMU. */
+  markWritten(call: PendingCall): void {
+    if (call.written) return;
+    call.written = true;
+    if (this.#byId.get(call.id) === call) this.#written++;
+  }
+
   /** Calls written and not yet answered. */
   writtenCount(): number {
-    let n = 0;
-    for (const c of this.#byId.values()) if (c.written) n++;
-    return n;
+    return this.#written;
   }
 
   /** The oldest written in-band call: the owner of an id-less reply. */
@@ -78,6 +86,7 @@ export class PendingTable {
   drain(): PendingCall[] {
     const all = [...this.#byId.values()];
     this.#byId.clear();
+    this.#written = 0;
     return all;
   }
 }

@@ -323,16 +323,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     ...params: QmpExecuteParams<C[K], QmpExecuteOptions>
   ): Promise<QmpReturnsOf<C[K]>> {
     const [args, options] = params as [unknown, QmpExecuteOptions | undefined];
-    if (!this.#oob) {
-      return Promise.reject(
-        new QmpStateError(
-          'QMP_ERR_STATE',
-          `exec-oob ${name}: OOB was not negotiated with ${this.#label}`,
-          this.#runstate.state,
-        ),
-      );
-    }
-    return this.#command(name, args, true, options) as Promise<QmpReturnsOf<C[K]>>;
+    return (this.#oobRefused(name) ?? this.#command(name, args, true, options)) as Promise<QmpReturnsOf<C[K]>>;
   }
 
   /**
@@ -357,19 +348,26 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     if (argumentsJson !== undefined && !looksLikeObject(argumentsJson))
       return Promise.reject(new QmpUsageError(`executeText ${name}: the arguments must be a JSON object`));
     const oob = options.oob === true;
-    if (oob && !this.#oob) {
-      return Promise.reject(
-        new QmpStateError(
-          'QMP_ERR_STATE',
-          `exec-oob ${name}: OOB was not negotiated with ${this.#label}`,
-          this.#runstate.state,
-        ),
-      );
+    if (oob) {
+      const refused = this.#oobRefused(name);
+      if (refused) return refused;
     }
     return this.#send(name, undefined, oob, options, {
       args: argumentsJson,
       onReply: options.onReply,
     }) as Promise<string>;
+  }
+
+  /** A rejected promise when OOB was not negotiated, or undefined. */
+  #oobRefused(name: string): Promise<never> | undefined {
+    if (this.#oob) return undefined;
+    return Promise.reject(
+      new QmpStateError(
+        'QMP_ERR_STATE',
+        `exec-oob ${name}: OOB was not negotiated with ${this.#label}`,
+        this.#runstate.state,
+      ),
+    );
   }
 
   /** Why a command cannot be sent now (a rejected promise), or undefined. */
@@ -493,7 +491,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
   }
 
   #write(call: PendingCall): void {
-    call.written = true;
+    this.#pending.markWritten(call);
     if (!call.oob) this.#inBandWritten++;
     if (QUIT_COMMANDS.has(call.command)) this.#quitSent = true;
     this.#outBuf += call.line;
