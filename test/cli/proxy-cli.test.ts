@@ -1,13 +1,13 @@
 // `qmpkit proxy` as a user runs it: in front of a real QEMU 7.2 that serves QMP over TLS, with a
 // policy, an audit log and a per-client limit; and its usage errors.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { QmpClient } from '../../src/client/index.js';
-import { MACHINES, QEMU_BINARY, requireQemu } from '../helpers/qemu.js';
+import { requireQemu, startQemuAt } from '../helpers/qemu.js';
 import { freePort, makeServerCerts, startTlsQemu, waitListening } from '../helpers/tls.js';
 import { CliProcess, QMPKIT, qmpkit } from './helpers/run-cli.js';
 
@@ -73,8 +73,7 @@ test('qmpkit proxy: TLS upstream, policy per listener, audit log, one-shot comma
       ],
     );
     assert.ok(audit.every((r) => typeof r.client === 'string' && !Number.isNaN(Date.parse(r.time))));
-    proxy.kill('SIGTERM');
-    const done = await proxy.done;
+    const done = await proxy.stop();
     assert.equal(done.code, 0, done.stderr);
   } finally {
     proxy?.kill();
@@ -90,9 +89,7 @@ test('qmpkit proxy --wait-upstream: starts before QEMU, logs QEMU lost and back,
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-proxy-cli-'));
   const qsock = join(dir, 'qemu.sock');
   const psock = join(dir, 'p.sock');
-  const startQemu = (): ChildProcess =>
-    spawn(QEMU_BINARY, [...MACHINES.none, '-qmp', `unix:${qsock},server=on,wait=off`], { stdio: 'ignore' });
-  let qemu: ChildProcess | undefined;
+  let qemu: ReturnType<typeof startQemuAt> | undefined;
   let proxy: CliProcess | undefined;
   try {
     proxy = new CliProcess(QMPKIT, ['proxy', '--upstream', qsock, '--listen', psock, '--wait-upstream']);
@@ -101,23 +98,22 @@ test('qmpkit proxy --wait-upstream: starts before QEMU, logs QEMU lost and back,
     // Clients are refused while QEMU is not there.
     const early = await qmpkit(['exec', psock, 'query-status']);
     assert.equal(early.code, 3, early.stderr);
-    qemu = startQemu();
+    qemu = startQemuAt(qsock);
     await proxy.waitFor('stderr', `qmpkit proxy: connected to QEMU at ${qsock}`);
     const st = await qmpkit(['exec', psock, 'query-status']);
     assert.equal(st.code, 0, st.stderr);
     assert.match(proxy.stderr, /client .*p\.sock#\d+ connected \(profile 'full'\)/);
-    qemu.kill('SIGKILL');
+    qemu.kill();
     await proxy.waitFor('stderr', `qmpkit proxy: lost QEMU at ${qsock}`);
-    qemu = startQemu();
+    qemu = startQemuAt(qsock);
     await proxy.waitFor('stderr', `qmpkit proxy: reconnected to QEMU at ${qsock}`);
     const again = await qmpkit(['exec', psock, 'query-status']);
     assert.equal(again.code, 0, again.stderr);
-    proxy.kill('SIGTERM');
-    const done = await proxy.done;
+    const done = await proxy.stop();
     assert.equal(done.code, 0, done.stderr);
   } finally {
     proxy?.kill();
-    qemu?.kill('SIGKILL');
+    qemu?.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -126,7 +122,7 @@ test('qmpkit proxy --quiet logs nothing but its errors', { timeout: 60000 }, asy
   if (!requireQemu(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-proxy-cli-'));
   const qsock = join(dir, 'qemu.sock');
-  const qemu = spawn(QEMU_BINARY, [...MACHINES.none, '-qmp', `unix:${qsock},server=on,wait=off`], { stdio: 'ignore' });
+  const qemu = startQemuAt(qsock);
   let proxy: CliProcess | undefined;
   try {
     proxy = new CliProcess(QMPKIT, [
@@ -146,13 +142,12 @@ test('qmpkit proxy --quiet logs nothing but its errors', { timeout: 60000 }, asy
       if (Date.now() > deadline) assert.fail(`proxy never served: ${r.stderr}`);
       await new Promise((res) => setTimeout(res, 50));
     }
-    proxy.kill('SIGTERM');
-    const done = await proxy.done;
+    const done = await proxy.stop();
     assert.equal(done.code, 0);
     assert.equal(done.stderr, '');
   } finally {
     proxy?.kill();
-    qemu.kill('SIGKILL');
+    qemu.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 });

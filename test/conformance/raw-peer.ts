@@ -103,3 +103,19 @@ export class RawPeer {
     this.#sock.destroy();
   }
 }
+
+/**
+ * A whole raw session on `path`: the greeting, negotiation with OOB, then each request (as `> line`)
+ * followed by the lines it produced, with event timestamps blanked so two runs compare.
+ */
+export async function recordSession(path: string, requests: readonly string[]): Promise<string[]> {
+  const peer = await RawPeer.open(path);
+  try {
+    const out = [await peer.greeting()];
+    out.push(...(await peer.exchange('{"execute":"qmp_capabilities","arguments":{"enable":["oob"]}}\n')));
+    for (const r of requests) out.push(`> ${r}`, ...(await peer.exchange(`${r}\n`)));
+    return out.map((l) => l.replace(/"seconds": \d+, "microseconds": \d+/g, '"seconds": S, "microseconds": U'));
+  } finally {
+    peer.close();
+  }
+}

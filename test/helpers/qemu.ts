@@ -137,3 +137,13 @@ export async function startQemu(opts: QemuOptions = {}): Promise<QemuInstance> {
   }
   return { socketPath, dir, proc, argv: [QEMU_BINARY, ...argv], stderr: () => stderr, exited, stop };
 }
+
+/**
+ * QEMU (machine `none`) with its monitor at `sock`, for tests that kill it and start another on the
+ * same socket. The caller kills it; nothing waits for the socket to appear.
+ */
+export function startQemuAt(sock: string): { exited: Promise<void>; kill(): void } {
+  const p = spawn(QEMU_BINARY, [...MACHINES.none, '-qmp', `unix:${sock},server=on,wait=off`], { stdio: 'ignore' });
+  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  return { exited, kill: () => p.kill('SIGKILL') };
+}

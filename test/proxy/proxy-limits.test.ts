@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { QmpClient } from '../../src/client/index.js';
-import { QmpProxy } from '../../src/proxy/index.js';
+import { QmpProxy, type QmpProxyOptions } from '../../src/proxy/index.js';
 import { QmpServer } from '../../src/server/index.js';
 import type { QValue } from '../../src/wire/index.js';
 import { RawPeer } from '../conformance/raw-peer.js';
@@ -55,12 +55,27 @@ async function upstream(dir: string): Promise<Upstream> {
   return up;
 }
 
-test('maxPendingPerClient: a client has at most N commands in flight; the next is read when one ends', async () => {
+/** A proxy on `sock` in front of a scripted upstream, torn down after `body`. */
+async function withProxy(
+  options: Partial<QmpProxyOptions>,
+  body: (f: { up: Upstream; proxy: QmpProxy; sock: string }) => Promise<void>,
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
   const up = await upstream(dir);
-  const proxy = await QmpProxy.start({ upstream: up.path, listen: [join(dir, 'p.sock')], maxPendingPerClient: 3 });
+  const sock = join(dir, 'p.sock');
+  const proxy = await QmpProxy.start({ upstream: up.path, listen: [sock], ...options });
   try {
-    const peer = await RawPeer.open(join(dir, 'p.sock'));
+    await body({ up, proxy, sock });
+  } finally {
+    await proxy.close();
+    await up.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('maxPendingPerClient: a client has at most N commands in flight; the next is read when one ends', () =>
+  withProxy({ maxPendingPerClient: 3 }, async ({ up, sock }) => {
+    const peer = await RawPeer.open(sock);
     await peer.greeting();
     await peer.exchange('{"execute":"qmp_capabilities"}\n');
     const sent = Array.from({ length: 5 }, (_, i) => `{"execute":"hold","arguments":{"n":${i}},"id":"c${i}"}\n`);
@@ -83,20 +98,12 @@ test('maxPendingPerClient: a client has at most N commands in flight; the next i
     // each client's own id.
     assert.ok(up.held.every((h) => h.id === undefined));
     peer.close();
-  } finally {
-    await proxy.close();
-    await up.server.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('pipelined commands of two clients are answered in each client order with its own ids', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
-  const up = await upstream(dir);
-  const proxy = await QmpProxy.start({ upstream: up.path, listen: [join(dir, 'p.sock')] });
-  try {
-    const a = await QmpClient.connect(join(dir, 'p.sock'));
-    const b = await QmpClient.connect(join(dir, 'p.sock'));
+test('pipelined commands of two clients are answered in each client order with its own ids', () =>
+  withProxy({}, async ({ up, sock }) => {
+    const a = await QmpClient.connect(sock);
+    const b = await QmpClient.connect(sock);
     // Four each: with OOB on, eight in-band commands is what QEMU queues (and the proxy writes).
     const ra = Array.from({ length: 4 }, (_, n) => a.executeRaw('hold', { n: `a${n}` }));
     const rb = Array.from({ length: 4 }, (_, n) => b.executeRaw('hold', { n: `b${n}` }));
@@ -115,21 +122,13 @@ test('pipelined commands of two clients are answered in each client order with i
     assert.deepEqual(await a.executeOob('whatever' as never), { id: 'some' } as never);
     await a.close();
     await b.close();
-  } finally {
-    await proxy.close();
-    await up.server.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('exec-oob keeps its place as in QEMU: right after qmp_capabilities, and behind commands when OOB is off', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
-  const up = await upstream(dir);
-  const proxy = await QmpProxy.start({ upstream: up.path, listen: [join(dir, 'p.sock')] });
-  try {
+test('exec-oob keeps its place as in QEMU: right after qmp_capabilities, and behind commands when OOB is off', () =>
+  withProxy({}, async ({ up, sock }) => {
     // QEMU reads nothing more until qmp_capabilities is answered, so an exec-oob in the same burst
     // already finds OOB enabled.
-    const a = await RawPeer.open(join(dir, 'p.sock'));
+    const a = await RawPeer.open(sock);
     await a.greeting();
     assert.deepEqual(
       await a.exchange('{"execute":"qmp_capabilities","arguments":{"enable":["oob"]}}\n{"exec-oob":"ping","id":7}\n'),
@@ -138,7 +137,7 @@ test('exec-oob keeps its place as in QEMU: right after qmp_capabilities, and beh
     a.close();
     // Without OOB, QEMU reads the exec-oob only after answering the command before it; the proxy
     // reads ahead (pipelining) but answers in that order.
-    const b = await RawPeer.open(join(dir, 'p.sock'));
+    const b = await RawPeer.open(sock);
     await b.greeting();
     await b.exchange('{"execute":"qmp_capabilities"}\n');
     const replies = b.exchange('{"execute":"hold","arguments":{"n":1},"id":1}\n{"exec-oob":"ping","id":2}\n');
@@ -149,20 +148,12 @@ test('exec-oob keeps its place as in QEMU: right after qmp_capabilities, and beh
       '{"id": 2, "error": {"class": "GenericError", "desc": "QMP input member \'exec-oob\' is unexpected"}}\r\n',
     ]);
     b.close();
-  } finally {
-    await proxy.close();
-    await up.server.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('an event QEMU sends right after a reply reaches the client after that reply, as QEMU wrote them', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
-  const up = await upstream(dir);
-  const proxy = await QmpProxy.start({ upstream: up.path, listen: [join(dir, 'p.sock')] });
-  try {
-    const a = await RawPeer.open(join(dir, 'p.sock'));
-    const b = await RawPeer.open(join(dir, 'p.sock'));
+test('an event QEMU sends right after a reply reaches the client after that reply, as QEMU wrote them', () =>
+  withProxy({}, async ({ sock }) => {
+    const a = await RawPeer.open(sock);
+    const b = await RawPeer.open(sock);
     for (const p of [a, b]) {
       await p.greeting();
       await p.exchange('{"execute":"qmp_capabilities"}\n');
@@ -185,12 +176,7 @@ test('an event QEMU sends right after a reply reaches the client after that repl
     );
     a.close();
     b.close();
-  } finally {
-    await proxy.close();
-    await up.server.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 test('QEMU restarted as another build: new clients get the new greeting', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
@@ -225,15 +211,12 @@ test('QEMU restarted as another build: new clients get the new greeting', async 
   }
 });
 
-test('maxClients: N clients are served, one more is closed at once', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
-  const up = await upstream(dir);
-  const proxy = await QmpProxy.start({ upstream: up.path, listen: [join(dir, 'p.sock')], maxClients: 2 });
-  try {
-    const a = await QmpClient.connect(join(dir, 'p.sock'));
-    const b = await QmpClient.connect(join(dir, 'p.sock'));
+test('maxClients: N clients are served, one more is closed at once', () =>
+  withProxy({ maxClients: 2 }, async ({ proxy, sock }) => {
+    const a = await QmpClient.connect(sock);
+    const b = await QmpClient.connect(sock);
     assert.equal(proxy.clientCount, 2);
-    const third = connect(join(dir, 'p.sock'));
+    const third = connect(sock);
     const got = await new Promise<string>((resolve) => {
       let data = '';
       third.on('data', (d) => {
@@ -246,27 +229,19 @@ test('maxClients: N clients are served, one more is closed at once', async () =>
     assert.deepEqual(await a.executeRaw('ping'), { id: 'none' });
     await b.close();
     await until(() => proxy.clientCount === 1, 5000, 'the client count to drop');
-    const c = await QmpClient.connect(join(dir, 'p.sock'));
+    const c = await QmpClient.connect(sock);
     assert.deepEqual(await c.executeRaw('ping'), { id: 'none' });
     await a.close();
     await c.close();
-  } finally {
-    await proxy.close();
-    await up.server.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('maxClientEventBuffer: N events waiting for a client that does not read are kept, one more disconnects it', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-plim-'));
-  const up = await upstream(dir);
-  const proxy = await QmpProxy.start({ upstream: up.path, listen: [join(dir, 'p.sock')], maxClientEventBuffer: 3 });
-  try {
-    const slow = await RawPeer.open(join(dir, 'p.sock'));
+test('maxClientEventBuffer: N events waiting for a client that does not read are kept, one more disconnects it', () =>
+  withProxy({ maxClientEventBuffer: 3 }, async ({ proxy, sock }) => {
+    const slow = await RawPeer.open(sock);
     await slow.greeting();
     await slow.exchange('{"execute":"qmp_capabilities"}\n');
     slow.pause();
-    const reader = await QmpClient.connect(join(dir, 'p.sock'), { maxMessageBytes: 4 << 20 });
+    const reader = await QmpClient.connect(sock, { maxMessageBytes: 4 << 20 });
     let seen = 0;
     reader.on('*', () => {
       seen++;
@@ -282,9 +257,4 @@ test('maxClientEventBuffer: N events waiting for a client that does not read are
     assert.deepEqual(await reader.executeRaw('ping'), { id: 'none' }, 'the others go on');
     slow.close();
     await reader.close();
-  } finally {
-    await proxy.close();
-    await up.server.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));

@@ -1,7 +1,6 @@
 // The proxy in front of a real QEMU 7.2: five clients at once (ours and raw sockets) pipelining with
 // colliding ids, events seen by all, a slow reader, policy denial, QEMU killed and restarted.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,30 +8,13 @@ import { test } from 'node:test';
 import { QmpClient } from '../../src/client/index.js';
 import { QmpCommandError, QmpConnectionError } from '../../src/errors/index.js';
 import { formatProxyNotice, QmpProxy, type QmpProxyNotice, QmpProxyPolicy } from '../../src/proxy/index.js';
-import { RawPeer } from '../conformance/raw-peer.js';
-import { MACHINES, QEMU_BINARY, requireQemu } from '../helpers/qemu.js';
+import { RawPeer, recordSession } from '../conformance/raw-peer.js';
+import { connectRetry } from '../helpers/connect-retry.js';
+import { requireQemu, startQemuAt } from '../helpers/qemu.js';
 
 /** HMP `print N` output: hex with 0x, except plain 0. */
 function hmpPrint(n: number): string {
   return n === 0 ? '0' : `0x${n.toString(16)}`;
-}
-
-function startQemuAt(sock: string): { exited: Promise<void>; kill(): void } {
-  const p = spawn(QEMU_BINARY, [...MACHINES.none, '-qmp', `unix:${sock},server=on,wait=off`], { stdio: 'ignore' });
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  return { exited, kill: () => p.kill('SIGKILL') };
-}
-
-async function connectRetry(addr: string): Promise<QmpClient> {
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    try {
-      return await QmpClient.connect(addr, { timeoutMs: 5000 });
-    } catch (e) {
-      if (!(e instanceof QmpConnectionError) || Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 30));
-    }
-  }
 }
 
 test('five clients through the proxy: own ids, events to all, slow reader, policy, audit', {
@@ -236,21 +218,11 @@ test('a raw client sees the same bytes through the proxy as from QEMU itself', {
     '{"exec-oob":"query-yank"}',
     '{"execute":"query-name"}',
   ];
-  const normalize = (lines: string[]): string[] =>
-    lines.map((l) => l.replace(/"seconds": \d+, "microseconds": \d+/g, '"seconds": S, "microseconds": U'));
-  const session = async (path: string): Promise<string[]> => {
-    const peer = await RawPeer.open(path);
-    const out = [await peer.greeting()];
-    out.push(...(await peer.exchange('{"execute":"qmp_capabilities","arguments":{"enable":["oob"]}}\n')));
-    for (const r of requests) out.push(`> ${r}`, ...(await peer.exchange(`${r}\n`)));
-    peer.close();
-    return normalize(out);
-  };
   try {
     await (await connectRetry(qsock)).close();
-    const direct = await session(qsock);
+    const direct = await recordSession(qsock, requests);
     proxy = await QmpProxy.start({ upstream: qsock, listen: [join(dir, 'p.sock')] });
-    const via = await session(join(dir, 'p.sock'));
+    const via = await recordSession(join(dir, 'p.sock'), requests);
     assert.ok(direct.some((l) => l.startsWith('{"return": {"status": "running", "singlestep"')));
     assert.ok(direct.some((l) => l.includes('"event": "STOP"')));
     assert.deepEqual(via, direct);

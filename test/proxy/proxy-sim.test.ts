@@ -11,7 +11,8 @@ import { QmpCommandError, QmpConnectionError } from '../../src/errors/index.js';
 import type { QmpAuditRecord } from '../../src/proxy/index.js';
 import { QmpProxy, QmpProxyPolicy } from '../../src/proxy/index.js';
 import { type QmpSimulator, startSimulator } from '../../src/simulator/index.js';
-import { RawPeer } from '../conformance/raw-peer.js';
+import { RawPeer, recordSession } from '../conformance/raw-peer.js';
+import { connectRetry } from '../helpers/connect-retry.js';
 
 function sim(sock: string): Promise<QmpSimulator> {
   return startSimulator({ argv: ['-machine', 'none', '-qmp', `unix:${sock},server=on,wait=off`] });
@@ -24,18 +25,6 @@ function tagged(tag: string, id?: number): string {
 
 function taggedReply(tag: string, id: number): string {
   return `{"id": ${id}, "error": {"class": "GenericError", "desc": "Parameter '${tag}' is unexpected"}}\r\n`;
-}
-
-async function connectRetry(addr: string): Promise<QmpClient> {
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    try {
-      return await QmpClient.connect(addr, { timeoutMs: 5000 });
-    } catch (e) {
-      if (!(e instanceof QmpConnectionError) || Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 }
 
 test('five clients through the proxy to the simulator: own ids, events to all, slow reader, policy, audit', {
@@ -186,18 +175,10 @@ test('a raw session sees the same bytes through the proxy as from the simulator 
     '[1]',
     'nonsense',
   ];
-  const session = async (path: string): Promise<string[]> => {
-    const peer = await RawPeer.open(path);
-    const out = [await peer.greeting()];
-    out.push(...(await peer.exchange('{"execute":"qmp_capabilities","arguments":{"enable":["oob"]}}\n')));
-    for (const r of requests) out.push(`> ${r}`, ...(await peer.exchange(`${r}\n`)));
-    peer.close();
-    return out.map((l) => l.replace(/"seconds": \d+, "microseconds": \d+/g, 'T'));
-  };
   try {
-    const want = await session(join(dir, 'd.sock'));
+    const want = await recordSession(join(dir, 'd.sock'), requests);
     assert.ok(want.some((l) => l.includes('"event": "STOP"')));
-    assert.deepEqual(await session(join(dir, 'p.sock')), want);
+    assert.deepEqual(await recordSession(join(dir, 'p.sock'), requests), want);
   } finally {
     await proxy.close();
     await direct.close();

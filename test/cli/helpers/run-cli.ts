@@ -84,6 +84,12 @@ export class CliProcess {
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
   }
+
+  /** Asks the process to stop, as a service manager would, and waits for its result. */
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<CliResult> {
+    this.kill(signal);
+    return this.done;
+  }
 }
 
 /** Runs `qmpkit ARGS...` to completion (killed after `timeoutMs`). */
