@@ -658,7 +658,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
         traceAnomaly('client', this.#label, `onReply callback of ${call.command} threw: ${String(err)}`, err);
       }
     }
-    if (isReturn(msg)) call.resolve(call.returnText ? returnTextOf(text, call.id) : msg.return);
+    if (isReturn(msg)) call.resolve(call.returnText ? returnTextOf(text, msg) : msg.return);
     else if (isErrorReply(msg)) {
       call.reject(
         new QmpCommandError(msg.error.class, msg.error.desc, {
@@ -858,13 +858,21 @@ function bigintSafe(_k: string, v: unknown): unknown {
 }
 
 /**
- * The text of `return` in the reply `text` to request `id`. QEMU writes `{"return": X, "id": N}`,
- * which is cut directly; anything else (another order, pretty=on) is scanned.
+ * The text of `return` in the reply `text` (decoded as `msg`). QEMU writes `{"return": X, "id": N}`,
+ * or `{"return": X}` to a request without id, which are cut directly; anything else (another order,
+ * pretty=on) is scanned.
  */
-function returnTextOf(text: string, id: number): string {
+function returnTextOf(text: string, msg: JsonObject): string {
   const head = '{"return": ';
-  const tail = `, "id": ${id}}`;
-  if (text.startsWith(head) && text.endsWith(tail)) return text.slice(head.length, text.length - tail.length);
+  if (text.startsWith(head)) {
+    const id = msg['id'];
+    if (id === undefined) {
+      if (Object.keys(msg).length === 1 && text.endsWith('}')) return text.slice(head.length, -1);
+    } else if (typeof id === 'number') {
+      const tail = `, "id": ${id}}`;
+      if (text.endsWith(tail)) return text.slice(head.length, text.length - tail.length);
+    }
+  }
   return compactJsonText(jsonMemberText(text, 'return') ?? 'null');
 }
 

@@ -401,6 +401,21 @@ test('executeText: arguments go as given, the return comes back as the server wr
   await assert.rejects(qmp.executeText('x'), QmpStateError);
 });
 
+test('executeText without ids: the return is cut out of id-less replies, odd ones are scanned', async () => {
+  const fake = new FakeQmp();
+  const replies = ['{"return": {"a": "}", "b": [1.0]}}\r\n', '{"x": 2, "return": {"c": 3}}\r\n', '{"return": 7}\r\n'];
+  fake.onRequest = (req, f) => {
+    if (req.execute === 'qmp_capabilities') return f.reply(req, {});
+    f.sendRaw(replies.shift() ?? '');
+  };
+  const qmp = await QmpClient.connect(fake.client, { inBandIds: false });
+  assert.equal(await qmp.executeText('a'), '{"a": "}", "b": [1.0]}');
+  assert.equal(await qmp.executeText('b'), '{"c": 3}');
+  assert.equal(await qmp.executeText('c'), '7');
+  assert.equal(fake.lines.at(-1), '{"execute":"c"}');
+  await qmp.close();
+});
+
 test('event handlers get the event text as the server wrote it', async () => {
   const fake = new FakeQmp();
   const qmp = await QmpClient.connect(fake.client);
