@@ -8,7 +8,7 @@ import {
   MAX_PROXY_PENDING_PER_CLIENT,
 } from '../limits.js';
 import type { UntypedCommands, UntypedEvents } from '../protocol/index.js';
-import { type QmpCommandContext, QmpServer, type QmpServerSession } from '../server/index.js';
+import { pipelinedDispatch, type QmpCommandContext, QmpServer, type QmpServerSession } from '../server/index.js';
 import { traceAnomaly } from '../trace/index.js';
 import {
   formatAddress,
@@ -230,18 +230,16 @@ export class QmpProxy {
   }
 
   #makeServer(version: QmpServer['version'], capabilities: string[]): QmpServer {
-    // pipelineDepth: a client's pipelined commands go up pipelined (QEMU runs them in order anyway),
-    // and the client stops being read while that many are unanswered.
+    // Pipelined: a client's pipelined commands go up pipelined (QEMU runs them in order anyway),
+    // and the client stops being read while maxPendingPerClient are unanswered.
     const server = new QmpServer({
       version,
       capabilities,
-      serialDispatch: false,
+      dispatch: pipelinedDispatch({ depth: this.#maxPending }),
       throttledEvents: {},
-      pipelineDepth: this.#maxPending,
     });
-    server.setFallback((command, _args, ctx) => this.#forward(command, ctx as QmpCommandContext), {
-      allowOob: true,
-    });
+    // Every command is unknown to this server: all go to QEMU.
+    server.setFallback((command, _args, ctx) => this.#forward(command, ctx), { allowOob: true });
     return server;
   }
 

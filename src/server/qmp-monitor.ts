@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { QmpCapability } from '../protocol/index.js';
 import { traceAnomaly } from '../trace/index.js';
 import { formatAddress, listenTransport, type QmpAddress, type QmpListenTransport } from '../transport/index.js';
-import type { QmpServerSession } from './qmp-server-session.js';
+import type { QmpServerSession } from './types.js';
 
 /** What a monitor needs from its server. Internal: the server implements it. */
 export interface QmpMonitorHost {

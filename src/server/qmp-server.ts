@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { QmpCommandError, QmpStateError, QmpUsageError } from '../errors/index.js';
+import { QmpStateError, QmpUsageError } from '../errors/index.js';
 import {
   CLOSE_FLUSH_TIMEOUT_MS,
   EVENT_THROTTLE_MS,
@@ -10,97 +10,33 @@ import {
   MAX_TOKEN_COUNT,
   MAX_WAITING_CLIENTS,
 } from '../limits.js';
-import {
-  QEMU_PROTOCOL_ERRORS,
-  type QmpCapability,
-  type QmpCommandMap,
-  type QmpEventMap,
-  type QmpVersionInfo,
-  type UntypedCommands,
-  type UntypedEvents,
+import type {
+  QmpCapability,
+  QmpCommandMap,
+  QmpEventMap,
+  QmpVersionInfo,
+  UntypedCommands,
+  UntypedEvents,
 } from '../protocol/index.js';
-import { traceAnomaly } from '../trace/index.js';
 import type { QmpAddress } from '../transport/index.js';
-import type { QValue } from '../wire/index.js';
-import { checkRequest } from './check-request.js';
+import { QmpCommandTable, type QmpEntryHandler } from './command-table.js';
+import { type QmpScheduler, qemuDispatch } from './dispatch-strategies.js';
+import { QmpDispatcher } from './dispatcher.js';
 import { QEMU_7_2_EVENT_THROTTLE, QmpEventThrottle } from './qmp-event-throttle.js';
 import { QmpMonitor, type QmpMonitorHost } from './qmp-monitor.js';
+import { QmpServerSessionImpl, type QmpSessionHost } from './session.js';
 import type {
-  QmpCommandContext,
   QmpEmitParams,
   QmpFallbackHandler,
   QmpHandlerOf,
   QmpRegisterOptions,
   QmpServeOptions,
   QmpServerOptions,
-  QmpServerSchema,
-} from './qmp-server-options.js';
-import { type QmpQueuedInput, QmpServerSession, type QmpSessionHost } from './qmp-server-session.js';
-import { numberKind, toHandlerValue, toSchemaValue } from './to-handler-value.js';
+  QmpServerSession,
+} from './types.js';
 
 /** The default greeting version: QEMU 7.2.22, upstream build (empty package). */
 const DEFAULT_VERSION: QmpVersionInfo = { qemu: { major: 7, minor: 2, micro: 22 }, package: '' };
-
-// QEMU's preconfig refusal (qmp_command_available in qapi/qmp-dispatch.c).
-const preconfigRefused = (name: string): string =>
-  `The command '${name}' is permitted only after machine initialization has completed`;
-
-// `qmp_capabilities {enable?: [QMPCapability]}`: the only capability enum value QEMU knows.
-const KNOWN_CAPABILITIES: readonly string[] = ['oob'];
-
-type AnyHandler = (args: never, ctx: never) => unknown;
-
-interface CommandEntry {
-  readonly handler: (args: unknown, ctx: QmpCommandContext<never, never>) => unknown;
-  readonly allowOob: boolean;
-  readonly allowPreconfig: boolean;
-  readonly validate: boolean;
-  readonly fallback: boolean;
-}
-
-// The table entry of the built-in qmp_capabilities (schema: allow-preconfig, no allow-oob).
-const BUILTIN_CAPABILITIES: CommandEntry = {
-  handler: () => undefined,
-  allowOob: false,
-  allowPreconfig: true,
-  validate: false,
-  fallback: false,
-};
-
-interface Outcome {
-  readonly reply: Record<string, unknown>;
-  readonly after: readonly (() => void)[];
-  /** Run right after the reply is queued on the connection (onReplyWritten). */
-  readonly written?: readonly (() => void)[];
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (
-    (typeof v === 'object' || typeof v === 'function') &&
-    v !== null &&
-    typeof (v as { then?: unknown }).then === 'function'
-  );
-}
-
-function errorReply(errorClass: string, desc: string, id: QValue | undefined): Record<string, unknown> {
-  // QEMU inserts `error`, then `id`; its writer prints `id` first (hash order).
-  const reply: Record<string, unknown> = { error: { class: errorClass, desc } };
-  if (id !== undefined) reply['id'] = id;
-  return reply;
-}
-
-function returnReply(value: unknown, id: QValue | undefined): Record<string, unknown> {
-  const reply: Record<string, unknown> = { return: value === undefined ? {} : value };
-  if (id !== undefined) reply['id'] = id;
-  return reply;
-}
-
-/** Turns anything a handler threw into QEMU's `{class, desc}`. */
-function describeThrown(err: unknown): { errorClass: string; desc: string } {
-  if (err instanceof QmpCommandError) return { errorClass: err.errorClass, desc: err.desc };
-  if (err instanceof Error) return { errorClass: 'GenericError', desc: err.message };
-  return { errorClass: 'GenericError', desc: String(err) };
-}
 
 /**
  * A QMP server that behaves like QEMU 7.2's monitor on the wire: greeting, capabilities
@@ -124,22 +60,16 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
    */
   preconfig = false;
 
-  readonly #schema: QmpServerSchema | undefined;
-  readonly #commands = new Map<string, CommandEntry>();
-  #fallback: CommandEntry | undefined;
-  readonly #order: QmpServerSession[] = [];
+  readonly #table: QmpCommandTable;
+  /** Open sessions in the order they started: events go out in this order. */
+  readonly #sessions: QmpServerSessionImpl[] = [];
   readonly #monitors: QmpMonitor[] = [];
   readonly #throttle: QmpEventThrottle;
   readonly #clock: () => number;
-  readonly #serial: boolean;
+  readonly #scheduler: QmpScheduler<QmpServerSessionImpl>;
   readonly #sessionHost: QmpSessionHost;
   readonly #monitorHost: QmpMonitorHost;
   readonly #closeFlushTimeoutMs: number;
-  #dispatching = false;
-  #dispatchScheduled = false;
-  readonly #busySessions = new Set<QmpServerSession>();
-  /** Pipelined sessions: the delivery of the last reply started, which the next one waits for. */
-  readonly #replyTail = new WeakMap<QmpServerSession, Promise<void>>();
   #sessionCount = 0;
   #closing: Promise<void> | undefined;
 
@@ -148,8 +78,10 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
     // Insertion order matters for QEMU's output order (`micro` and `minor` share a hash bucket).
     this.version = { qemu: { major: v.qemu.major, minor: v.qemu.minor, micro: v.qemu.micro }, package: v.package };
     this.capabilities = Object.freeze([...(options.capabilities ?? ['oob'])]);
-    this.#schema = options.schema;
-    this.#serial = options.serialDispatch ?? true;
+    this.#table = new QmpCommandTable(options.schema);
+    const dispatcher = new QmpDispatcher(this, this.#table, options.schema);
+    const strategy = options.dispatch ?? qemuDispatch();
+    this.#scheduler = strategy.createScheduler(dispatcher);
     this.#clock = options.clock ?? (() => Math.floor((performance.timeOrigin + performance.now()) * 1000));
     this.#closeFlushTimeoutMs = options.closeFlushTimeoutMs ?? CLOSE_FLUSH_TIMEOUT_MS;
     this.#throttle = new QmpEventThrottle(
@@ -167,21 +99,17 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
       throw new QmpUsageError(`maxQueuedRequests must be a positive integer, got ${String(maxQueuedRequests)}`);
     }
     const maxOutputBytes = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
-    const pipelineDepth = options.pipelineDepth ?? 1;
-    if (!Number.isInteger(pipelineDepth) || pipelineDepth < 1)
-      throw new QmpUsageError(`pipelineDepth must be a positive integer, got ${String(pipelineDepth)}`);
-    if (pipelineDepth > 1 && this.#serial) throw new QmpUsageError('pipelineDepth above 1 needs serialDispatch: false');
     this.#sessionHost = {
       maxQueuedRequests,
-      pipelineDepth,
+      readRules: strategy.readRules,
       maxOutputBytes,
       closeFlushTimeoutMs: this.#closeFlushTimeoutMs,
       parserOptions,
       greeting: (session) => ({
         QMP: { version: this.#versionValue(), capabilities: [...session.offeredCapabilities] },
       }),
-      wake: (session) => this.#wake(session),
-      runOob: (session, value) => this.#runOob(session, value),
+      wake: (session) => this.#scheduler.wake(session),
+      runOob: (session, value) => dispatcher.runOob(session, value),
       closed: (session) => this.#sessionClosed(session),
     };
     this.#monitorHost = {
@@ -211,56 +139,36 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
     handler: QmpHandlerOf<C, E, K>,
     options: QmpRegisterOptions = {},
   ): this {
-    if (name === 'qmp_capabilities')
-      throw new QmpUsageError('qmp_capabilities is built into QmpServer and cannot be registered');
-    if (typeof handler !== 'function') throw new QmpUsageError(`Handler of ${name} is not a function`);
-    const known = this.#schema?.command(name);
-    this.#commands.set(name, {
-      handler: handler as AnyHandler as CommandEntry['handler'],
-      allowOob: options.allowOob ?? known?.allowOob ?? false,
-      allowPreconfig: options.allowPreconfig ?? known?.allowPreconfig ?? false,
-      validate: options.validate ?? true,
-      fallback: false,
-    });
+    this.#table.register(name, handler as unknown as QmpEntryHandler, options);
     return this;
   }
 
   /** Removes a command; returns whether it was registered. */
   unregister(name: string): boolean {
-    return this.#commands.delete(name);
+    return this.#table.unregister(name);
   }
 
   /** True when `name` has a handler (`qmp_capabilities` always). */
   hasCommand(name: string): boolean {
-    return name === 'qmp_capabilities' || this.#commands.has(name);
+    return this.#table.has(name);
   }
 
   /** Names of the registered commands, `qmp_capabilities` first, then in registration order. */
   commandNames(): string[] {
-    return ['qmp_capabilities', ...this.#commands.keys()];
+    return this.#table.names();
   }
 
   /**
-   * Sets the handler for commands that are not registered (e.g. a proxy forwarding to a real QEMU),
-   * or removes it with `undefined`. Its arguments are not schema-checked. `allowOob` applies to all
-   * commands it serves.
+   * Sets the handler of every command that is not registered (a proxy forwarding to a real QEMU, a
+   * server that looks commands up itself), or removes it with `undefined`. It gets the command name
+   * first; its arguments are not schema-checked. Until negotiation it is not consulted, like any
+   * command. `allowOob`/`allowPreconfig` apply to every command it serves.
    */
   setFallback(
     handler: QmpFallbackHandler<C, E> | undefined,
     options: { allowOob?: boolean; allowPreconfig?: boolean } = {},
   ): this {
-    if (handler === undefined) {
-      this.#fallback = undefined;
-      return this;
-    }
-    const fb = handler as unknown as (command: string, args: unknown, ctx: QmpCommandContext<never, never>) => unknown;
-    this.#fallback = {
-      handler: (args, ctx) => fb(ctx.command, args, ctx),
-      allowOob: options.allowOob ?? false,
-      allowPreconfig: options.allowPreconfig ?? false,
-      validate: false,
-      fallback: true,
-    };
+    this.#table.setFallback(handler as Parameters<QmpCommandTable['setFallback']>[0], options);
     return this;
   }
 
@@ -288,7 +196,7 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
   }
 
   #broadcast(message: unknown): void {
-    for (const s of [...this.#order]) if (s.negotiated && !s.closed) s.writeMessage(message);
+    for (const s of [...this.#sessions]) if (s.negotiated && !s.closed) s.writeMessage(message);
   }
 
   // ---- connections ----------------------------------------------------------------------------
@@ -335,7 +243,7 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
 
   /** Every open session (monitor clients and {@link serve}d streams). */
   get sessions(): readonly QmpServerSession[] {
-    return this.#order.filter((s) => !s.closed);
+    return this.#sessions.filter((s) => !s.closed);
   }
 
   /** Stops listening, ends every session (flushing output), drops throttled events. */
@@ -344,7 +252,7 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
       this.#throttle.close();
       await Promise.all([
         ...this.#monitors.map((m) => m.close()),
-        ...this.#order.map((s) => s.close(this.#closeFlushTimeoutMs)),
+        ...this.#sessions.map((s) => s.close(this.#closeFlushTimeoutMs)),
       ]);
     })();
     return this.#closing;
@@ -364,253 +272,17 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
     options: { label: string; pretty: boolean; capabilities: readonly QmpCapability[] },
   ): QmpServerSession {
     this.#sessionCount++;
-    const session = new QmpServerSession(stream, this.#sessionHost, options);
-    if (!session.closed) this.#order.push(session);
+    const session = new QmpServerSessionImpl(stream, this.#sessionHost, options);
+    if (!session.closed) {
+      this.#sessions.push(session);
+      this.#scheduler.add(session);
+    }
     return session;
   }
 
-  #sessionClosed(session: QmpServerSession): void {
-    const i = this.#order.indexOf(session);
-    if (i !== -1) this.#order.splice(i, 1);
-  }
-
-  // ---- dispatch -------------------------------------------------------------------------------
-
-  #wake(session: QmpServerSession): void {
-    if (this.#serial) {
-      if (this.#dispatching || this.#dispatchScheduled) return;
-      this.#dispatchScheduled = true;
-      queueMicrotask(() => {
-        this.#dispatchScheduled = false;
-        void this.#drain(() => this.#pickRoundRobin());
-      });
-      return;
-    }
-    if (this.#busySessions.has(session)) return;
-    this.#busySessions.add(session);
-    if (this.#sessionHost.pipelineDepth > 1) {
-      queueMicrotask(() => {
-        this.#busySessions.delete(session);
-        this.#startPipelined(session);
-      });
-      return;
-    }
-    queueMicrotask(() => {
-      void this.#drain(() => (session.hasQueued() ? session : undefined)).finally(() => {
-        this.#busySessions.delete(session);
-        if (session.hasQueued()) this.#wake(session);
-      });
-    });
-  }
-
-  /**
-   * Starts every queued request of a pipelined session now, in order; each reply is written after
-   * the one before it, so the client sees QEMU's reply order.
-   */
-  #startPipelined(session: QmpServerSession): void {
-    for (let taken = session.takeQueued(); taken !== undefined; taken = session.takeQueued()) {
-      const done = taken.done;
-      let outcome: Outcome | Promise<Outcome>;
-      try {
-        outcome = this.#runQueued(session, taken.input);
-      } catch (err) {
-        traceAnomaly('server', session.label, `internal error: ${String(err)}`, err);
-        done();
-        void session.close();
-        return;
-      }
-      const before = this.#replyTail.get(session);
-      let tail: Promise<void> | undefined;
-      tail = (async (): Promise<void> => {
-        try {
-          if (before !== undefined) await before;
-          this.#deliver(session, isThenable(outcome) ? await outcome : outcome);
-        } catch (err) {
-          traceAnomaly('server', session.label, `internal error: ${String(err)}`, err);
-          void session.close();
-        } finally {
-          done();
-          if (this.#replyTail.get(session) === tail) this.#replyTail.delete(session);
-        }
-      })();
-      this.#replyTail.set(session, tail);
-    }
-  }
-
-  /** QEMU's dispatcher: take from the first session with input, then move it to the back. */
-  #pickRoundRobin(): QmpServerSession | undefined {
-    const i = this.#order.findIndex((s) => s.hasQueued());
-    if (i === -1) return undefined;
-    const [s] = this.#order.splice(i, 1);
-    if (s === undefined) return undefined;
-    this.#order.push(s);
-    return s;
-  }
-
-  async #drain(pick: () => QmpServerSession | undefined): Promise<void> {
-    if (this.#serial) this.#dispatching = true;
-    try {
-      for (let session = pick(); session !== undefined; session = pick()) {
-        const taken = session.takeQueued();
-        if (taken === undefined) continue;
-        try {
-          let outcome = this.#runQueued(session, taken.input);
-          if (isThenable(outcome)) outcome = await outcome;
-          this.#deliver(session, outcome);
-        } catch (err) {
-          traceAnomaly('server', session.label, `internal error: ${String(err)}`, err);
-          void session.close();
-        } finally {
-          taken.done();
-        }
-      }
-    } finally {
-      if (this.#serial) this.#dispatching = false;
-    }
-  }
-
-  #runQueued(session: QmpServerSession, input: QmpQueuedInput): Outcome | Promise<Outcome> {
-    if ('error' in input) return { reply: errorReply('GenericError', input.error, undefined), after: [] };
-    return this.#dispatch(session, input.value);
-  }
-
-  #runOob(session: QmpServerSession, value: QValue): void {
-    const outcome = this.#dispatch(session, value);
-    if (isThenable(outcome)) {
-      outcome.then(
-        (o) => this.#deliver(session, o),
-        (err: unknown) => traceAnomaly('server', session.label, `internal error: ${String(err)}`, err),
-      );
-    } else {
-      this.#deliver(session, outcome);
-    }
-  }
-
-  #deliver(session: QmpServerSession, outcome: Outcome): void {
-    const run = (): void => {
-      for (const fn of outcome.after) {
-        try {
-          fn();
-        } catch (err) {
-          traceAnomaly('server', session.label, `afterReply callback threw: ${String(err)}`, err);
-        }
-      }
-    };
-    let message: Record<string, unknown> = outcome.reply;
-    try {
-      session.writeMessage(message, outcome.after.length > 0 ? run : undefined);
-    } catch (err) {
-      // The handler returned something the QEMU writer cannot print.
-      message = errorReply(
-        'GenericError',
-        `Invalid return value: ${describeThrown(err).desc}`,
-        message['id'] as QValue | undefined,
-      );
-      session.writeMessage(message, outcome.after.length > 0 ? run : undefined);
-    }
-    for (const fn of outcome.written ?? []) {
-      try {
-        fn();
-      } catch (err) {
-        traceAnomaly('server', session.label, `onReplyWritten callback threw: ${String(err)}`, err);
-      }
-    }
-  }
-
-  /**
-   * QEMU's qmp_dispatch: member checks, command lookup (negotiation table or command table), OOB
-   * and preconfig checks, argument checking, the handler, and the negotiation-mode rewrite of
-   * CommandNotFound. Runs synchronously when the handler does, so a synchronous OOB reply is
-   * written before later input is looked at.
-   */
-  #dispatch(session: QmpServerSession, value: QValue): Outcome | Promise<Outcome> {
-    const checked = checkRequest(value, session.oobEnabled);
-    if (!checked.ok) return { reply: errorReply('GenericError', checked.desc, checked.id), after: [] };
-    const { command, id } = checked;
-    const fail = (errorClass: string, desc: string): Outcome => {
-      // In negotiation mode QEMU replaces the text of every CommandNotFound error.
-      const d =
-        errorClass === 'CommandNotFound' && !session.negotiated ? QEMU_PROTOCOL_ERRORS.negotiationRequired : desc;
-      return { reply: errorReply(errorClass, d, id), after: [] };
-    };
-    // Negotiation mode has a table of its own holding only qmp_capabilities.
-    const entry =
-      command === 'qmp_capabilities'
-        ? BUILTIN_CAPABILITIES
-        : session.negotiated
-          ? (this.#commands.get(command) ?? this.#fallback)
-          : undefined;
-    if (entry === undefined) return fail('CommandNotFound', QEMU_PROTOCOL_ERRORS.commandNotFound(command));
-    if (checked.oob && !entry.allowOob) return fail('GenericError', QEMU_PROTOCOL_ERRORS.noOob(command));
-    if (this.preconfig && !entry.allowPreconfig) return fail('GenericError', preconfigRefused(command));
-    if (entry === BUILTIN_CAPABILITIES) {
-      const r = this.#qmpCapabilities(session, checked.args);
-      return r === undefined ? { reply: returnReply({}, id), after: [] } : fail(r.errorClass, r.desc);
-    }
-    if (entry.validate && this.#schema !== undefined && this.#schema.command(command) !== undefined) {
-      const bad = this.#schema.validateArguments(command, toSchemaValue(checked.args) as Record<string, unknown>, {
-        numberKind,
-      });
-      if (bad !== undefined) return fail('GenericError', bad.desc);
-    }
-    const after: (() => void)[] = [];
-    const written: (() => void)[] = [];
-    const ctx: QmpCommandContext<C, E> = {
-      session,
-      server: this,
-      command,
-      id,
-      oob: checked.oob,
-      arguments: checked.args,
-      signal: session.signal,
-      afterReply: (fn) => {
-        after.push(fn);
-      },
-      onReplyWritten: (fn) => {
-        written.push(fn);
-      },
-    };
-    let result: unknown;
-    try {
-      result = entry.handler(toHandlerValue(checked.args), ctx as unknown as QmpCommandContext<never, never>);
-    } catch (err) {
-      const e = describeThrown(err);
-      return { reply: fail(e.errorClass, e.desc).reply, after, written };
-    }
-    if (isThenable(result)) {
-      return Promise.resolve(result).then(
-        (value) => ({ reply: returnReply(value, id), after, written }),
-        (err: unknown) => {
-          const e = describeThrown(err);
-          return { reply: fail(e.errorClass, e.desc).reply, after, written };
-        },
-      );
-    }
-    return { reply: returnReply(result, id), after, written };
-  }
-
-  /** `qmp_capabilities`: QEMU's argument checks, then the mode switch. Returns an error or undefined. */
-  #qmpCapabilities(
-    session: QmpServerSession,
-    args: Map<string, QValue>,
-  ): { errorClass: string; desc: string } | undefined {
-    const generic = (desc: string): { errorClass: string; desc: string } => ({ errorClass: 'GenericError', desc });
-    const enable = args.get('enable');
-    const wanted: string[] = [];
-    if (enable !== undefined) {
-      if (!Array.isArray(enable)) return generic("Invalid parameter type for 'enable', expected: array");
-      for (const [i, cap] of enable.entries()) {
-        if (typeof cap !== 'string') return generic(`Invalid parameter type for 'enable[${i}]', expected: string`);
-        // QEMU names list elements 'null' in this message.
-        if (!KNOWN_CAPABILITIES.includes(cap)) return generic(`Parameter 'null' does not accept value '${cap}'`);
-        wanted.push(cap);
-      }
-    }
-    for (const key of args.keys()) if (key !== 'enable') return generic(`Parameter '${key}' is unexpected`);
-    if (session.negotiated) return { errorClass: 'CommandNotFound', desc: QEMU_PROTOCOL_ERRORS.negotiationComplete };
-    const missing = wanted.filter((c) => !session.offeredCapabilities.includes(c));
-    if (missing.length > 0) return generic(QEMU_PROTOCOL_ERRORS.capabilityNotAvailable(missing));
-    session.setNegotiated(wanted.includes('oob'));
-    return undefined;
+  #sessionClosed(session: QmpServerSessionImpl): void {
+    const i = this.#sessions.indexOf(session);
+    if (i !== -1) this.#sessions.splice(i, 1);
+    this.#scheduler.remove(session);
   }
 }

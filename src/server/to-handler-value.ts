@@ -1,5 +1,5 @@
 import { QNum, type QValue } from '../wire/index.js';
-import type { QmpNumberKind } from './qmp-server-options.js';
+import type { QmpNumberKind } from './types.js';
 
 /**
  * A parsed value as handlers see it: objects become plain objects (keys set with defineProperty, so

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { QmpClient } from '../../src/client/index.js';
 import { QmpProxy, type QmpProxyOptions } from '../../src/proxy/index.js';
-import { QmpServer } from '../../src/server/index.js';
+import { pipelinedDispatch, QmpServer } from '../../src/server/index.js';
 import type { QValue } from '../../src/wire/index.js';
 import { RawPeer } from '../conformance/raw-peer.js';
 
@@ -29,7 +29,7 @@ interface Upstream {
 }
 
 async function upstream(dir: string): Promise<Upstream> {
-  const server = new QmpServer({ serialDispatch: false, pipelineDepth: 64 });
+  const server = new QmpServer({ dispatch: pipelinedDispatch({ depth: 64 }) });
   const up: Upstream = { server, path: join(dir, 'up.sock'), held: [] };
   server.setFallback(
     (command, args, ctx) => {

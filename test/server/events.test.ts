@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EVENT_THROTTLE_MS } from '../../src/limits.js';
-import { QEMU_7_2_EVENT_THROTTLE, QmpEventThrottle, QmpServer } from '../../src/server/index.js';
+import { QEMU_7_2_EVENT_THROTTLE, QmpServer } from '../../src/server/index.js';
+import { QmpEventThrottle } from '../../src/server/qmp-event-throttle.js';
 import { duplexPair, RawClient } from './helpers.js';
 
 async function client(server: QmpServer, negotiate: boolean): Promise<RawClient> {

@@ -4,13 +4,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { QmpCommandError } from '../../src/errors/index.js';
 import {
+  pipelinedDispatch,
   QmpServer,
   type QmpServerOptions,
   type QmpServerSchema,
   type QmpServerSession,
+  qemuDispatch,
 } from '../../src/server/index.js';
 import { QNum, RawJson } from '../../src/wire/index.js';
-import { duplexPair, GREETING_7_2, nextEvent, RawClient, VERSION_7_2, withDeadline } from './helpers.js';
+import { duplexPair, GREETING_7_2, RawClient, VERSION_7_2, withDeadline } from './helpers.js';
 
 function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
   let resolve!: (v: T) => void;
@@ -557,9 +559,9 @@ describe('queue, OOB and flow control', () => {
     await server.close();
   });
 
-  test('in-band commands of all sessions run one at a time (serialDispatch), or per session when off', async () => {
+  test('in-band commands of all sessions run one at a time (qemuDispatch), or per session (pipelinedDispatch)', async () => {
     for (const serialDispatch of [true, false]) {
-      const server = new QmpServer({ serialDispatch });
+      const server = new QmpServer({ dispatch: serialDispatch ? qemuDispatch() : pipelinedDispatch() });
       const gate = deferred();
       server.register('block', async () => {
         await gate.promise;
@@ -637,7 +639,7 @@ describe('queue, OOB and flow control', () => {
     await negotiate(c);
     c.send('{"execute":"block"}\n');
     await withDeadline(started.promise, 5000, 'handler started');
-    const closed = nextEvent(session, 'close');
+    const closed = session.whenClosed();
     c.stream.destroy();
     await closed;
     assert.equal(signal?.aborted, true);

@@ -9,9 +9,9 @@ import type {
   UntypedEvents,
 } from '../protocol/index.js';
 import type { QValue, RawJson } from '../wire/index.js';
+import type { QmpDispatchStrategy } from './dispatch-strategies.js';
 import type { QmpEventThrottleRule } from './qmp-event-throttle.js';
 import type { QmpServer } from './qmp-server.js';
-import type { QmpServerSession } from './qmp-server-session.js';
 
 /**
  * What the server needs from a QAPI schema to check arguments like QEMU's generated unmarshallers.
@@ -70,20 +70,12 @@ export interface QmpServerOptions {
   /** QEMU's limit on `{`/`[` nesting in one request (1024). */
   maxDepth?: number;
   /**
-   * Like QEMU, one in-band command runs at a time across all sessions of this server, taken from
-   * the sessions round-robin (default `true`). `false` lets each session run its own in-band
-   * command concurrently with the others (still one at a time per session).
+   * How in-band requests are scheduled. Default {@link qemuDispatch}: QEMU's single dispatcher, one
+   * in-band command at a time across every session of this server, taken round-robin.
+   * {@link pipelinedDispatch} runs each session on its own, up to `depth` commands in flight, replies
+   * in order (what a proxy in front of QEMU uses).
    */
-  serialDispatch?: boolean;
-  /**
-   * In-band requests of one client run at once (default 1: as in QEMU, the next starts after the
-   * previous reply is written). Higher values need `serialDispatch: false`; requests still start in
-   * order and their replies are written in order. A proxy in front of QEMU uses this so one client's
-   * pipelined commands reach QEMU pipelined; reading stops while this many are unanswered.
-   * Negotiation still goes one request at a time, and without OOB an `exec-oob` read ahead is
-   * answered in its place among the replies, so the order a client sees is QEMU's.
-   */
-  pipelineDepth?: number;
+  dispatch?: QmpDispatchStrategy;
   /** Clients kept waiting (connected, ungreeted) on one monitor while another is served; more are disconnected. */
   maxWaitingClients?: number;
   /** How long `close()` lets a client take its pending output before the connection is destroyed, in ms. */
@@ -110,6 +102,47 @@ export interface QmpRegisterOptions {
   allowPreconfig?: boolean;
   /** Check arguments against the server's schema (default true; no effect without a schema). */
   validate?: boolean;
+}
+
+/**
+ * One client connection as server code sees it: returned by {@link QmpServer.serve}, by a monitor
+ * ({@link QmpMonitor.session}) and given to handlers as `ctx.session`. It is also the identity of
+ * the connection: use it as a map key to keep per-client state.
+ */
+export interface QmpServerSession {
+  /** Name used in traces (the address with a sequence number, or `session-N`). */
+  readonly label: string;
+  /** Capabilities offered in this session's greeting. */
+  readonly offeredCapabilities: readonly QmpCapability[];
+  /** `pretty=on` output. */
+  readonly pretty: boolean;
+  /** True once `qmp_capabilities` succeeded: commands are available and events are delivered. */
+  readonly negotiated: boolean;
+  /** True when the client enabled `oob` in `qmp_capabilities`. */
+  readonly oobEnabled: boolean;
+  /** True once the connection is closed (or closing). */
+  readonly closed: boolean;
+  /** Aborted when the session closes. */
+  readonly signal: AbortSignal;
+  /** Resolves when the connection has closed. */
+  whenClosed(): Promise<void>;
+  /**
+   * Ends the connection: output already written is flushed, then the stream is closed (destroyed
+   * after `timeoutMs`, default the server's `closeFlushTimeoutMs`, if the peer does not take it).
+   * Queued requests are dropped, as QEMU does when a client leaves.
+   */
+  close(timeoutMs?: number): Promise<void>;
+  /**
+   * Writes one message to this client only, in QEMU's format (a {@link RawJson} is copied
+   * verbatim); `onFlushed` runs once the transport took it, or at once when the client is gone.
+   * For relays that route their own messages (a proxy's events); replies and broadcast events are
+   * written by the server.
+   */
+  writeMessage(message: unknown, onFlushed?: () => void): void;
+  /** `close` fires once, with the reason (an error, or `undefined` for an orderly end). */
+  on(event: 'close', listener: (reason: Error | undefined) => void): this;
+  once(event: 'close', listener: (reason: Error | undefined) => void): this;
+  off(event: 'close', listener: (reason: Error | undefined) => void): this;
 }
 
 /** What a handler gets besides its arguments. */

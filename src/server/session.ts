@@ -5,29 +5,26 @@ import type { QmpCapability } from '../protocol/index.js';
 import { traceAnomaly, traceIn, traceOut } from '../trace/index.js';
 import { formatQemuMessage, QemuJsonParser, type QValue } from '../wire/index.js';
 import { isOobRequest } from './check-request.js';
+import type { QmpInputState, QmpQueuedInput, QmpReadRules, QmpRequestQueue } from './dispatch-strategies.js';
+import type { QmpServerSession } from './types.js';
 
-/** One item of the in-band queue: a parsed request, or a parse error (queued like a request). */
-export type QmpQueuedInput = { readonly value: QValue } | { readonly error: string };
-
-/** What a session needs from its server. Internal: the server implements it. */
+/** What a session needs from its server. */
 export interface QmpSessionHost {
   readonly maxQueuedRequests: number;
-  /** In-band requests of a session run at once (1: QEMU's one at a time). */
-  readonly pipelineDepth: number;
   readonly maxOutputBytes: number;
   readonly closeFlushTimeoutMs: number;
   readonly parserOptions: { maxTokenBytes?: number; maxTokens?: number; maxDepth?: number };
-  greeting(session: QmpServerSession): unknown;
+  /** When to read on: the dispatch strategy's. */
+  readonly readRules: QmpReadRules;
+  greeting(session: QmpServerSessionImpl): unknown;
   /** The session has in-band input queued. */
-  wake(session: QmpServerSession): void;
+  wake(session: QmpServerSessionImpl): void;
   /** Runs an `exec-oob` request (or one that looks like it) at once. */
-  runOob(session: QmpServerSession, value: QValue): void;
-  closed(session: QmpServerSession): void;
+  runOob(session: QmpServerSessionImpl, value: QValue): void;
+  closed(session: QmpServerSessionImpl): void;
 }
 
-/** Events of a {@link QmpServerSession}. */
-export interface QmpServerSessionEvents {
-  /** The connection ended (peer left, `close()`, output limit, or server close). */
+interface SessionEvents {
   close: [reason: Error | undefined];
 }
 
@@ -37,10 +34,14 @@ const FEED_BYTES = 16 * 1024;
 const INBOX_HIGH_WATER = 64 * 1024;
 
 /**
- * One client connection of a QMP server: greeting, negotiation state, request queue and output.
- * Created by {@link QmpServer.serve} or by a monitor when a client's turn comes.
+ * One client connection of a QMP server: it greets, reads and splits input with QEMU's parser,
+ * queues in-band requests (reading on as the dispatch strategy's read rules allow), writes output
+ * and closes. It answers nothing itself: the server's dispatcher does.
  */
-export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
+export class QmpServerSessionImpl
+  extends EventEmitter<SessionEvents>
+  implements QmpServerSession, QmpRequestQueue, QmpInputState
+{
   /** Name used in traces (the address, or `session-N`). */
   readonly label: string;
   /** Capabilities offered in this session's greeting. */
@@ -50,6 +51,7 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
 
   readonly #stream: Duplex;
   readonly #host: QmpSessionHost;
+  readonly #rules: QmpReadRules;
   readonly #parser: QemuJsonParser;
   readonly #abort = new AbortController();
   readonly #closedPromise: Promise<void>;
@@ -77,7 +79,6 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
     this.#stream.uncork();
   };
 
-  /** @internal Use {@link QmpServer.serve}. */
   constructor(
     stream: Duplex,
     host: QmpSessionHost,
@@ -86,6 +87,7 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
     super();
     this.#stream = stream;
     this.#host = host;
+    this.#rules = host.readRules;
     this.label = options.label;
     this.pretty = options.pretty;
     this.offeredCapabilities = Object.freeze([...options.capabilities]);
@@ -146,53 +148,53 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
 
   // ---- internal API used by the server -------------------------------------------------------
 
-  /** @internal Switches to command mode (after `qmp_capabilities`). */
+  /** Switches to command mode (after `qmp_capabilities`). */
   setNegotiated(oob: boolean): void {
     this.#negotiated = true;
     this.#oobEnabled = oob;
   }
 
-  /** @internal True when in-band input is queued. */
+  /** In-band requests read and not yet taken. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** In-band requests taken and not yet answered. */
+  get inFlight(): number {
+    return this.#inBand;
+  }
+
+  get maxQueued(): number {
+    return this.#host.maxQueuedRequests;
+  }
+
+  /** True when in-band input is queued. */
   hasQueued(): boolean {
     return this.#queue.length > 0 && !this.closed;
   }
 
   /**
-   * @internal Takes the next in-band input; `done()` must be called once its reply is written
-   * (without OOB, QEMU resumes reading only then).
+   * Takes the next in-band input; `done()` must be called once its reply is written (without OOB,
+   * QEMU resumes reading only then).
    */
   takeQueued(): { input: QmpQueuedInput; done: () => void } | undefined {
     const input = this.#queue.shift();
     if (input === undefined) return undefined;
-    const oobAtStart = this.#oobEnabled;
     this.#inBand++;
-    if (this.#pipelined()) {
-      if (!this.#pipelineFull()) this.#resume();
-      return {
-        input,
-        done: () => {
-          this.#inBand--;
-          if (!this.#pipelineFull()) this.#resume();
-          this.#endAtEof();
-        },
-      };
-    }
-    // With OOB on, QEMU resumes reading as soon as the queue has room again, so OOB requests can
-    // overtake the command about to run; without OOB it resumes after the reply.
-    if (oobAtStart && this.#queue.length < this.#host.maxQueuedRequests) this.#resume();
+    if (this.#rules.afterTaken(this)) this.#resume();
     return {
       input,
       done: () => {
         this.#inBand--;
-        if (!oobAtStart) this.#resume();
-        else this.#endAtEof();
+        if (this.#rules.afterAnswered(this)) this.#resume();
+        this.#endAtEof();
       },
     };
   }
 
   /**
-   * @internal Writes one message in QEMU's format; `onFlushed` runs once the transport took it
-   * (or at once when the connection is gone).
+   * Writes one message in QEMU's format; `onFlushed` runs once the transport took it (or at once
+   * when the connection is gone).
    */
   writeMessage(message: unknown, onFlushed?: () => void): void {
     if (this.closed) {
@@ -308,11 +310,7 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
   #take(r: { value: QValue } | { error: string }): void {
     if ('value' in r) {
       traceIn('server', this.label, r.value);
-      // QEMU runs anything shaped like `exec-oob` at once, even when OOB is off (it then fails
-      // with "'exec-oob' is unexpected" without going through the queue). A pipelined session
-      // without OOB reads ahead where QEMU would not, so there the error waits its turn in the
-      // queue: QEMU only reads it once the replies before it are written.
-      if (isOobRequest(r.value) && (this.#oobEnabled || !this.#pipelined())) {
+      if (isOobRequest(r.value) && this.#rules.oobRunsAtOnce(this)) {
         this.#host.runOob(this, r.value);
         return;
       }
@@ -320,23 +318,8 @@ export class QmpServerSession extends EventEmitter<QmpServerSessionEvents> {
       traceIn('server', this.label, { error: r.error });
     }
     this.#queue.push(r);
-    if (this.#pipelined()) {
-      if (this.#pipelineFull()) this.#suspended = true;
-    } else if (!this.#oobEnabled || this.#queue.length >= this.#host.maxQueuedRequests) this.#suspended = true;
+    if (!this.#rules.afterQueued(this)) this.#suspended = true;
     this.#host.wake(this);
-  }
-
-  /**
-   * Pipelining starts after negotiation: until `qmp_capabilities` is answered, reading stops after
-   * every request as in QEMU, so an `exec-oob` sent in the same burst sees OOB already enabled.
-   */
-  #pipelined(): boolean {
-    return this.#host.pipelineDepth > 1 && this.#negotiated;
-  }
-
-  /** Pipelined sessions stop reading while `pipelineDepth` in-band requests are unanswered. */
-  #pipelineFull(): boolean {
-    return this.#queue.length + this.#inBand >= this.#host.pipelineDepth;
   }
 
   // ---- closing --------------------------------------------------------------------------------

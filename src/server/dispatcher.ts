@@ -1,0 +1,143 @@
+import {
+  QEMU_PROTOCOL_ERRORS,
+  type QmpCommandMap,
+  type QmpEventMap,
+  type UntypedCommands,
+  type UntypedEvents,
+} from '../protocol/index.js';
+import { traceAnomaly } from '../trace/index.js';
+import type { QValue } from '../wire/index.js';
+import { checkRequest } from './check-request.js';
+import { CAPABILITIES_ENTRY, type QmpCommandTable } from './command-table.js';
+import type { QmpDispatchTarget, QmpQueuedInput } from './dispatch-strategies.js';
+import { negotiate } from './negotiation.js';
+import type { QmpServer } from './qmp-server.js';
+import { bare, describeThrown, errorReply, type QmpOutcome, returnReply, writeReply } from './reply.js';
+import type { QmpServerSessionImpl } from './session.js';
+import { numberKind, toHandlerValue, toSchemaValue } from './to-handler-value.js';
+import type { QmpCommandContext, QmpServerSchema } from './types.js';
+
+// QEMU's preconfig refusal (qmp_command_available in qapi/qmp-dispatch.c).
+const preconfigRefused = (name: string): string =>
+  `The command '${name}' is permitted only after machine initialization has completed`;
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    (typeof v === 'object' || typeof v === 'function') &&
+    v !== null &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * The one place a request is answered, in-band or out-of-band: QEMU's qmp_dispatch. Member checks,
+ * the negotiation gate (negotiation mode has a table of its own holding only `qmp_capabilities`),
+ * OOB and preconfig checks, argument checking, the handler call and the reply. The dispatch
+ * strategy decides when queued requests get here; `exec-oob` requests come at once.
+ */
+export class QmpDispatcher<C extends QmpCommandMap<C> = UntypedCommands, E extends QmpEventMap<E> = UntypedEvents>
+  implements QmpDispatchTarget<QmpServerSessionImpl, QmpOutcome>
+{
+  readonly #server: QmpServer<C, E>;
+  readonly #table: QmpCommandTable;
+  readonly #schema: QmpServerSchema | undefined;
+
+  constructor(server: QmpServer<C, E>, table: QmpCommandTable, schema: QmpServerSchema | undefined) {
+    this.#server = server;
+    this.#table = table;
+    this.#schema = schema;
+  }
+
+  /** A queued input: a request, or a parse error answered in its place in the queue. */
+  start(session: QmpServerSessionImpl, input: QmpQueuedInput): QmpOutcome | Promise<QmpOutcome> {
+    if ('error' in input) return bare(errorReply('GenericError', input.error, undefined));
+    return this.#dispatch(session, input.value);
+  }
+
+  deliver(session: QmpServerSessionImpl, outcome: QmpOutcome): void {
+    writeReply(session, outcome);
+  }
+
+  fault(session: QmpServerSessionImpl, err: unknown): void {
+    traceAnomaly('server', session.label, `internal error: ${String(err)}`, err);
+    void session.close();
+  }
+
+  /**
+   * An `exec-oob` request (or one shaped like it): answered at once. A synchronous handler's reply
+   * is written before later input is looked at.
+   */
+  runOob(session: QmpServerSessionImpl, value: QValue): void {
+    const outcome = this.#dispatch(session, value);
+    if (isThenable(outcome)) {
+      outcome.then(
+        (o) => writeReply(session, o),
+        (err: unknown) => traceAnomaly('server', session.label, `internal error: ${String(err)}`, err),
+      );
+    } else {
+      writeReply(session, outcome);
+    }
+  }
+
+  #dispatch(session: QmpServerSessionImpl, value: QValue): QmpOutcome | Promise<QmpOutcome> {
+    const checked = checkRequest(value, session.oobEnabled);
+    if (!checked.ok) return bare(errorReply('GenericError', checked.desc, checked.id));
+    const { command, id } = checked;
+    const fail = (errorClass: string, desc: string): Record<string, unknown> => {
+      // In negotiation mode QEMU replaces the text of every CommandNotFound error.
+      const d =
+        errorClass === 'CommandNotFound' && !session.negotiated ? QEMU_PROTOCOL_ERRORS.negotiationRequired : desc;
+      return errorReply(errorClass, d, id);
+    };
+    const entry =
+      command === 'qmp_capabilities'
+        ? CAPABILITIES_ENTRY
+        : session.negotiated
+          ? this.#table.lookup(command)
+          : undefined;
+    if (entry === undefined) return bare(fail('CommandNotFound', QEMU_PROTOCOL_ERRORS.commandNotFound(command)));
+    if (checked.oob && !entry.allowOob) return bare(fail('GenericError', QEMU_PROTOCOL_ERRORS.noOob(command)));
+    if (this.#server.preconfig && !entry.allowPreconfig) return bare(fail('GenericError', preconfigRefused(command)));
+    if (entry === CAPABILITIES_ENTRY) {
+      const r = negotiate(session, checked.args);
+      return bare(r === undefined ? returnReply({}, id) : fail(r.errorClass, r.desc));
+    }
+    const schema = this.#schema;
+    if (entry.validate && schema !== undefined && schema.command(command) !== undefined) {
+      const args = toSchemaValue(checked.args) as Record<string, unknown>;
+      const bad = schema.validateArguments(command, args, { numberKind });
+      if (bad !== undefined) return bare(fail('GenericError', bad.desc));
+    }
+    const after: (() => void)[] = [];
+    const written: (() => void)[] = [];
+    const ctx: QmpCommandContext<C, E> = {
+      session,
+      server: this.#server,
+      command,
+      id,
+      oob: checked.oob,
+      arguments: checked.args,
+      signal: session.signal,
+      afterReply: (fn) => {
+        after.push(fn);
+      },
+      onReplyWritten: (fn) => {
+        written.push(fn);
+      },
+    };
+    const failed = (err: unknown): QmpOutcome => {
+      const e = describeThrown(err);
+      return { reply: fail(e.errorClass, e.desc), after, written };
+    };
+    let result: unknown;
+    try {
+      result = entry.handler(toHandlerValue(checked.args), ctx as never);
+    } catch (err) {
+      return failed(err);
+    }
+    if (isThenable(result)) {
+      return Promise.resolve(result).then((v) => ({ reply: returnReply(v, id), after, written }), failed);
+    }
+    return { reply: returnReply(result, id), after, written };
+  }
+}
