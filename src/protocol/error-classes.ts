@@ -10,11 +10,6 @@ export const QMP_ERROR_CLASSES = [
 /** One of QEMU's known error classes. */
 export type QmpKnownErrorClass = (typeof QMP_ERROR_CLASSES)[number];
 
-/** True when `c` is one of QEMU's five error classes. */
-export function isKnownErrorClass(c: string): c is QmpKnownErrorClass {
-  return (QMP_ERROR_CLASSES as readonly string[]).includes(c);
-}
-
 /** Fixed protocol-level error texts of QEMU 7.2 (monitor/qmp.c, qapi/qmp-dispatch.c). */
 export const QEMU_PROTOCOL_ERRORS = {
   notObject: 'QMP input must be a JSON object',
@@ -28,6 +23,4 @@ export const QEMU_PROTOCOL_ERRORS = {
   negotiationRequired: "Expecting capabilities negotiation with 'qmp_capabilities'",
   negotiationComplete: 'Capabilities negotiation is already complete, command ignored',
   capabilityNotAvailable: (caps: readonly string[]): string => `Capability ${caps.join(', ')} not available`,
-  commandDisabled: (c: string, reason?: string): string =>
-    reason === undefined ? `Command ${c} has been disabled` : `Command ${c} has been disabled: ${reason}`,
 } as const;

@@ -1,13 +1,5 @@
-import type { JsonObject, JsonValue } from '../wire/json-value.js';
-import type {
-  QmpCommand,
-  QmpErrorReply,
-  QmpEvent,
-  QmpGreeting,
-  QmpOobCommand,
-  QmpReturn,
-  QmpVersionInfo,
-} from './messages.js';
+import type { JsonObject } from '../wire/json-value.js';
+import type { QmpErrorReply, QmpEvent, QmpGreeting, QmpReturn, QmpVersionInfo } from './messages.js';
 
 /** True for a plain JSON object (not an array, not null). */
 export function isJsonObject(v: unknown): v is JsonObject {
@@ -52,31 +44,4 @@ export function isEvent(v: unknown): v is QmpEvent {
   const ts = v['timestamp'];
   if (!isJsonObject(ts) || typeof ts['seconds'] !== 'number' || typeof ts['microseconds'] !== 'number') return false;
   return v['data'] === undefined || isJsonObject(v['data']);
-}
-
-/** True for an in-band command request. */
-export function isCommand(v: unknown): v is QmpCommand {
-  return (
-    isJsonObject(v) &&
-    typeof v['execute'] === 'string' &&
-    (v['arguments'] === undefined || isJsonObject(v['arguments']))
-  );
-}
-
-/** True for an out-of-band command request. */
-export function isOobCommand(v: unknown): v is QmpOobCommand {
-  return (
-    isJsonObject(v) &&
-    typeof v['exec-oob'] === 'string' &&
-    (v['arguments'] === undefined || isJsonObject(v['arguments']))
-  );
-}
-
-/** Classifies a message received by a client. */
-export function classifyServerMessage(v: JsonValue): 'greeting' | 'return' | 'error' | 'event' | 'unknown' {
-  if (isReturn(v)) return 'return';
-  if (isErrorReply(v)) return 'error';
-  if (isEvent(v)) return 'event';
-  if (isGreeting(v)) return 'greeting';
-  return 'unknown';
 }

@@ -11,23 +11,8 @@ export type {
   UntypedCommands,
   UntypedEvents,
 } from './command-map.js';
-export {
-  isKnownErrorClass,
-  QEMU_PROTOCOL_ERRORS,
-  QMP_ERROR_CLASSES,
-  type QmpKnownErrorClass,
-} from './error-classes.js';
-export {
-  classifyServerMessage,
-  isCommand,
-  isErrorReply,
-  isEvent,
-  isGreeting,
-  isJsonObject,
-  isOobCommand,
-  isReturn,
-  isVersionInfo,
-} from './guards.js';
+export { QEMU_PROTOCOL_ERRORS, QMP_ERROR_CLASSES, type QmpKnownErrorClass } from './error-classes.js';
+export { isErrorReply, isEvent, isGreeting, isJsonObject, isReturn, isVersionInfo } from './guards.js';
 export type {
   QmpCapability,
   QmpClientMessage,
