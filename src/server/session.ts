@@ -28,10 +28,12 @@ interface SessionEvents {
   close: [reason: Error | undefined];
 }
 
-/** Bytes fed to the parser in one step: bounds the parsed-ahead results held while reading is suspended. */
+/**
+ * Bytes fed to the parser in one step: bounds the parsed-ahead results held while reading is
+ * suspended. A parsing granularity, not a limit a client can reach: input beyond it stays unparsed
+ * in the inbox, and the paused stream leaves the rest with the peer.
+ */
 const FEED_BYTES = 16 * 1024;
-/** Unparsed input kept before the stream is paused (so the peer, not our heap, holds the rest). */
-const INBOX_HIGH_WATER = 64 * 1024;
 
 /**
  * One client connection of a QMP server: it greets, reads and splits input with QEMU's parser,
@@ -63,7 +65,6 @@ export class QmpServerSessionImpl
   #ending = false;
 
   readonly #inbox: Buffer[] = [];
-  #inboxBytes = 0;
   #eof = false;
   #eofReached = false;
   #inBand = 0;
@@ -231,7 +232,6 @@ export class QmpServerSessionImpl
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     if (buf.length === 0) return;
     this.#inbox.push(buf);
-    this.#inboxBytes += buf.length;
     this.#pump();
   }
 
@@ -288,7 +288,6 @@ export class QmpServerSessionImpl
           piece = head.subarray(0, FEED_BYTES);
           this.#inbox[0] = head.subarray(FEED_BYTES);
         }
-        this.#inboxBytes -= piece.length;
         this.#held = this.#parser.push(piece);
         this.#heldAt = 0;
         continue;
@@ -303,7 +302,8 @@ export class QmpServerSessionImpl
 
   #flowControl(): void {
     if (this.closed) return;
-    if (this.#suspended || this.#inboxBytes > INBOX_HIGH_WATER) this.#stream.pause();
+    // The pump only stops early while suspended; otherwise the inbox is empty here.
+    if (this.#suspended) this.#stream.pause();
     else this.#stream.resume();
   }
 
@@ -352,7 +352,6 @@ export class QmpServerSessionImpl
 
   #dropInput(): void {
     this.#inbox.length = 0;
-    this.#inboxBytes = 0;
     this.#held = [];
     this.#heldAt = 0;
     this.#queue.length = 0;
