@@ -121,3 +121,23 @@ describe('close flush timeout', () => {
     a.destroy();
   });
 });
+
+describe('close flush timeout at the edge', () => {
+  for (const timeoutMs of [100, CLOSE_FLUSH_TIMEOUT_MS]) {
+    test(`a client that does not take its output keeps its connection ${timeoutMs - 1} ms into close(), loses it at ${timeoutMs} ms`, async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      const server = new QmpServer(timeoutMs === CLOSE_FLUSH_TIMEOUT_MS ? {} : { closeFlushTimeoutMs: timeoutMs });
+      // The peer holds at most 1 byte and never reads: the greeting stays unflushed.
+      const [a, b] = duplexPair(1);
+      const session = server.serve(b);
+      const closed = server.close();
+      t.mock.timers.tick(timeoutMs - 1);
+      assert.equal(b.destroyed, false);
+      t.mock.timers.tick(1);
+      assert.equal(b.destroyed, true);
+      await closed;
+      assert.equal(session.closed, true);
+      a.destroy();
+    });
+  }
+});
