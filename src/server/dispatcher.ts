@@ -111,7 +111,7 @@ export class QmpDispatcher<C extends QmpCommandMap<C> = UntypedCommands, E exten
     const after: (() => void)[] = [];
     const written: (() => void)[] = [];
     const ctx: QmpCommandContext<C, E> = {
-      session,
+      session: session.handle,
       server: this.#server,
       command,
       id,

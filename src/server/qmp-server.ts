@@ -243,7 +243,7 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
 
   /** Every open session (monitor clients and {@link serve}d streams). */
   get sessions(): readonly QmpServerSession[] {
-    return this.#sessions.filter((s) => !s.closed);
+    return this.#sessions.filter((s) => !s.closed).map((s) => s.handle);
   }
 
   /** Stops listening, ends every session (flushing output), drops throttled events. */
@@ -277,7 +277,7 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
       this.#sessions.push(session);
       this.#scheduler.add(session);
     }
-    return session;
+    return session.handle;
   }
 
   #sessionClosed(session: QmpServerSessionImpl): void {

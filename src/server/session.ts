@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { QmpConnectionError, QmpLimitError } from '../errors/index.js';
 import type { QmpCapability } from '../protocol/index.js';
@@ -6,7 +5,7 @@ import { traceAnomaly, traceIn, traceOut } from '../trace/index.js';
 import { formatQemuMessage, QemuJsonParser, type QValue } from '../wire/index.js';
 import { isOobRequest } from './check-request.js';
 import type { QmpInputState, QmpQueuedInput, QmpReadRules, QmpRequestQueue } from './dispatch-strategies.js';
-import type { QmpServerSession } from './types.js';
+import { QmpSessionHandle, type QmpSessionState } from './session-handle.js';
 
 /** What a session needs from its server. */
 export interface QmpSessionHost {
@@ -24,10 +23,6 @@ export interface QmpSessionHost {
   closed(session: QmpServerSessionImpl): void;
 }
 
-interface SessionEvents {
-  close: [reason: Error | undefined];
-}
-
 /**
  * Bytes fed to the parser in one step: bounds the parsed-ahead results held while reading is
  * suspended. A parsing granularity, not a limit a client can reach: input beyond it stays unparsed
@@ -40,10 +35,9 @@ const FEED_BYTES = 16 * 1024;
  * queues in-band requests (reading on as the dispatch strategy's read rules allow), writes output
  * and closes. It answers nothing itself: the server's dispatcher does.
  */
-export class QmpServerSessionImpl
-  extends EventEmitter<SessionEvents>
-  implements QmpServerSession, QmpRequestQueue, QmpInputState
-{
+export class QmpServerSessionImpl implements QmpSessionState, QmpRequestQueue, QmpInputState {
+  /** What server code outside this folder gets: monitors, `serve()`, handlers. */
+  readonly handle: QmpSessionHandle = new QmpSessionHandle(this);
   /** Name used in traces (the address, or `session-N`). */
   readonly label: string;
   /** Capabilities offered in this session's greeting. */
@@ -85,7 +79,6 @@ export class QmpServerSessionImpl
     host: QmpSessionHost,
     options: { label: string; pretty: boolean; capabilities: readonly QmpCapability[] },
   ) {
-    super();
     this.#stream = stream;
     this.#host = host;
     this.#rules = host.readRules;
@@ -368,7 +361,7 @@ export class QmpServerSessionImpl
     }
     if (!this.#stream.destroyed) this.#stream.destroy();
     this.#host.closed(this);
-    this.emit('close', err);
+    this.handle.emit('close', err);
     this.#resolveClosed();
   }
 }
