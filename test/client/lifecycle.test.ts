@@ -10,6 +10,7 @@ import {
   QmpCommandError,
   QmpConnectionError,
   QmpLimitError,
+  QmpProtocolError,
   QmpStateError,
   QmpTimeoutError,
   QmpUsageError,
@@ -148,32 +149,19 @@ test('an error reply rejects with QmpCommandError keeping class, desc and the co
   await qmp.close();
 });
 
-test('an id-less error reply belongs to the oldest in-band command waiting', async () => {
+test('an id-less reply is never handed to a caller: it ends the session and every call rejects', async () => {
   const fake = new FakeQmp();
-  let first: { id?: unknown } | undefined;
-  let second: { id?: unknown } | undefined;
   fake.onRequest = (req, f) => {
     if (req.execute === 'qmp_capabilities') return f.reply(req, {});
-    if (req.execute === 'a') {
-      first = req;
-      return;
-    }
-    second = req;
-    f.send({ error: { class: 'GenericError', desc: 'JSON parse error, expecting value' } });
-    if (first) f.reply(first, {});
+    if (req.execute === 'b') f.send({ error: { class: 'GenericError', desc: 'JSON parse error, expecting value' } });
   };
   const qmp = await QmpClient.connect(fake.client, { oob: false });
   const a = qmp.executeRaw('a');
   const b = qmp.executeRaw('b');
-  await assert.rejects(
-    a,
-    (e: unknown) => e instanceof QmpCommandError && e.desc === 'JSON parse error, expecting value' && e.command === 'a',
-  );
-  // The reply with a's id came after: a is gone, so it is dropped and b still waits; answer b.
-  assert.notEqual(second?.id, first?.id);
-  fake.reply({ id: second?.id }, { b: true });
-  assert.deepEqual(await b, { b: true });
-  await qmp.close();
+  for (const p of [a, b]) await assert.rejects(p, (e: unknown) => e instanceof QmpProtocolError && e.code === 'QMP_ERR_PROTOCOL' && /without an id/.test(e.message));
+  const reason = await qmp.closed;
+  assert.ok(reason instanceof QmpProtocolError);
+  assert.equal(qmp.state, 'closed');
 });
 
 test('replies with unknown ids are dropped, not fatal', async () => {
@@ -401,21 +389,6 @@ test('executeText: arguments go as given, the return comes back as the server wr
   await assert.rejects(qmp.executeText('x'), QmpStateError);
 });
 
-test('executeText without ids: the return is cut out of id-less replies, odd ones are scanned', async () => {
-  const fake = new FakeQmp();
-  const replies = ['{"return": {"a": "}", "b": [1.0]}}\r\n', '{"x": 2, "return": {"c": 3}}\r\n', '{"return": 7}\r\n'];
-  fake.onRequest = (req, f) => {
-    if (req.execute === 'qmp_capabilities') return f.reply(req, {});
-    f.sendRaw(replies.shift() ?? '');
-  };
-  const qmp = await QmpClient.connect(fake.client, { inBandIds: false });
-  assert.equal(await qmp.executeText('a'), '{"a": "}", "b": [1.0]}');
-  assert.equal(await qmp.executeText('b'), '{"c": 3}');
-  assert.equal(await qmp.executeText('c'), '7');
-  assert.equal(fake.lines.at(-1), '{"execute":"c"}');
-  await qmp.close();
-});
-
 test('event handlers get the event text as the server wrote it', async () => {
   const fake = new FakeQmp();
   const qmp = await QmpClient.connect(fake.client);
@@ -426,24 +399,16 @@ test('event handlers get the event text as the server wrote it', async () => {
   await qmp.close();
 });
 
-test('inBandIds: false sends in-band commands without ids and matches replies by order', async () => {
+test('executeText frames exactly one JSON object or refuses before a byte is written', async () => {
   const fake = new FakeQmp();
-  const waiting: Array<{ req: { execute?: string; id?: unknown }; n: unknown }> = [];
-  fake.onRequest = (req, f) => {
-    if (req.execute === 'qmp_capabilities') return f.reply(req, {});
-    if (req['exec-oob']) return f.reply(req, { oob: true });
-    waiting.push({ req, n: req.arguments?.['n'] });
-  };
-  const qmp = await QmpClient.connect(fake.client, { inBandIds: false });
-  const slow = qmp.executeRaw('x', { n: 0 }, { timeoutMs: 20 });
-  const next = qmp.executeRaw('x', { n: 1 });
-  await assert.rejects(slow, QmpTimeoutError);
-  assert.deepEqual(await qmp.executeOob('yank' as never), { oob: true } as never);
-  assert.equal(fake.requests.at(-1)?.id !== undefined, true, 'exec-oob keeps its id');
-  assert.ok(waiting.every((w) => w.req.id === undefined));
-  // The late reply to the timed-out command comes first: it must not be taken for the next one's.
-  for (const w of waiting) fake.send({ return: { n: w.n } });
-  assert.deepEqual(await next, { n: 1 });
-  assert.equal(qmp.pendingCount, 0);
+  const qmp = await QmpClient.connect(fake.client);
+  const before = fake.lines.length;
+  for (const text of ['{}}{"execute":"stop"}{"a":1}', '{} {}', '{"a":1', '[1]', '1', '', '{"a":1}x']) {
+    await assert.rejects(qmp.executeText('query-name', text), QmpUsageError, text);
+  }
+  assert.equal(await qmp.executeText('query-name', ' {"a": {"b": [1]}}\n'), '{}');
+  assert.equal(fake.lines.length, before + 1, 'only the valid one was written');
+  assert.equal(fake.lines.at(-1), '{"execute":"query-name","arguments":{"a": {"b": [1]}},"id":1}');
+  assert.ok(fake.requests.every((r) => r.execute !== 'stop'));
   await qmp.close();
 });
