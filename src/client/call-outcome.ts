@@ -1,6 +1,6 @@
 import { QmpConnectionError, type QmpError, QmpStateError } from '../errors/qmp-error.js';
-import type { JsonObject } from '../wire/json-value.js';
 import { compactJsonText, jsonMemberText } from '../wire/json-text.js';
+import type { JsonObject } from '../wire/json-value.js';
 import type { PendingCall } from './request-tracker.js';
 
 /**

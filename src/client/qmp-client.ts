@@ -1,5 +1,11 @@
 import type { Duplex } from 'node:stream';
-import { QmpError, QmpProtocolError, QmpStateError, QmpUsageError, QmpValidationError } from '../errors/qmp-error.js';
+import {
+  type QmpError,
+  QmpProtocolError,
+  QmpStateError,
+  QmpUsageError,
+  QmpValidationError,
+} from '../errors/qmp-error.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../limits.js';
 import type {
   EventData,
@@ -50,7 +56,11 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
   ): Promise<QmpClient<C, E>> {
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     const remaining = (): number => Math.max(1, deadline - Date.now());
-    const transport = await connectTransport(target, { timeoutMs: remaining(), signal: options.signal, tls: options.tls });
+    const transport = await connectTransport(target, {
+      timeoutMs: remaining(),
+      signal: options.signal,
+      tls: options.tls,
+    });
     const session = new QmpSession(transport, options);
     const client = new QmpClient<C, E>(session, options);
     await session.establish(options, remaining, async () => {
@@ -124,7 +134,11 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
   }
 
   /** Runs any command, typed or not: the escape hatch for commands the types do not know. */
-  executeRaw(name: string, args?: JsonObject | Record<string, unknown>, options?: QmpExecuteOptions): Promise<JsonValue> {
+  executeRaw(
+    name: string,
+    args?: JsonObject | Record<string, unknown>,
+    options?: QmpExecuteOptions,
+  ): Promise<JsonValue> {
     return this.#command(name, args, false, options);
   }
 
@@ -154,7 +168,11 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     options: QmpExecuteOptions & { oob?: boolean } = {},
   ): Promise<string> {
     const { timeoutMs, signal, oob } = options;
-    const request: QmpRequestOptions = { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(signal ? { signal } : {}), ...(oob ? { oob } : {}) };
+    const request: QmpRequestOptions = {
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(signal ? { signal } : {}),
+      ...(oob ? { oob } : {}),
+    };
     return this.#session.requestText(name, argumentsJson, request);
   }
 
@@ -171,7 +189,10 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
   #validate(name: string, args: JsonObject): QmpValidationError | undefined {
     if (!this.#schema || this.#session.state !== 'ready') return undefined;
     if (!this.#schema.command(name)) {
-      return new QmpValidationError(`${name}: the connected QEMU has no such command (checked against its live schema)`, 'execute');
+      return new QmpValidationError(
+        `${name}: the connected QEMU has no such command (checked against its live schema)`,
+        'execute',
+      );
     }
     const issue = this.#schema.validateArguments(name, args);
     if (issue) return new QmpValidationError(`${name}: ${issue.message}`, issue.path);
@@ -204,7 +225,9 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
    * Iterates events as they arrive, with a bounded buffer (oldest dropped and counted in `dropped`).
    * Ends when the session ends, `signal` aborts, or the loop breaks. It never rejects.
    */
-  events<K extends keyof E & string>(options: QmpEventsOptions<K, EventData<E, K>> = {}): QmpEventIterator<QmpEventOf<E, K>> {
+  events<K extends keyof E & string>(
+    options: QmpEventsOptions<K, EventData<E, K>> = {},
+  ): QmpEventIterator<QmpEventOf<E, K>> {
     return this.#session.events.iterate(options as QmpEventsOptions<string, unknown>) as unknown as QmpEventIterator<
       QmpEventOf<E, K>
     >;
@@ -216,7 +239,10 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
    * command's reply. Rejects with `QMP_ERR_TIMEOUT`, `QMP_ERR_ABORTED`, or the error that ended the
    * session; a wait nobody awaits any more never becomes an unhandled rejection.
    */
-  waitForEvent<K extends keyof E & string>(name: K, options: QmpWaitOptions<EventData<E, K>> = {}): Promise<QmpEventOf<E, K>> {
+  waitForEvent<K extends keyof E & string>(
+    name: K,
+    options: QmpWaitOptions<EventData<E, K>> = {},
+  ): Promise<QmpEventOf<E, K>> {
     return this.#session.events.wait(name, options as QmpWaitOptions<unknown>) as Promise<QmpEventOf<E, K>>;
   }
 
@@ -226,7 +252,11 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
    */
   supports(command: string, memberPath?: string, value?: string): boolean {
     if (!this.#schema) {
-      throw new QmpStateError('QMP_ERR_STATE', "supports() needs the live schema: connect with { schema: 'fetch' }", this.#session.state);
+      throw new QmpStateError(
+        'QMP_ERR_STATE',
+        "supports() needs the live schema: connect with { schema: 'fetch' }",
+        this.#session.state,
+      );
     }
     return this.#schema.supports(command, memberPath, value);
   }

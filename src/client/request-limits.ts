@@ -35,7 +35,19 @@ function utf8Bytes(c: number): number {
 
 function isDelimiter(c: number): boolean {
   // Whitespace and the structural characters end a number or keyword token.
-  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x2c || c === 0x3a || c === 0x5b || c === 0x5d || c === 0x7b || c === 0x7d || c === QUOTE;
+  return (
+    c === 0x20 ||
+    c === 0x09 ||
+    c === 0x0a ||
+    c === 0x0d ||
+    c === 0x2c ||
+    c === 0x3a ||
+    c === 0x5b ||
+    c === 0x5d ||
+    c === 0x7b ||
+    c === 0x7d ||
+    c === QUOTE
+  );
 }
 
 /**

@@ -114,7 +114,7 @@ export class RequestTracker {
   match(id: unknown): ReplyMatch {
     if (typeof id !== 'number') return { kind: 'unknown' };
     const call = this.#calls.get(id);
-    if (call !== undefined && call.written) {
+    if (call?.written) {
       this.#calls.delete(id);
       this.#writtenOut--;
       this.#ids.release(id);

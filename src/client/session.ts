@@ -370,7 +370,9 @@ export class QmpSession {
     try {
       items = this.#splitter.push(chunk);
     } catch (err) {
-      this.#fail(new QmpProtocolError(`Reading from ${this.label} failed: ${String(err)}`, { code: 'QMP_ERR_JSON', cause: err }));
+      this.#fail(
+        new QmpProtocolError(`Reading from ${this.label} failed: ${String(err)}`, { code: 'QMP_ERR_JSON', cause: err }),
+      );
       return;
     }
     for (const item of items) {
@@ -393,7 +395,11 @@ export class QmpSession {
     if ('return' in msg || 'error' in msg) {
       if ('event' in msg || ('return' in msg && 'error' in msg)) {
         // Neither a reply nor an event can be trusted: the peer is broken.
-        this.#fail(new QmpProtocolError(`${this.label} sent a message that is both a reply and ${'event' in msg ? 'an event' : 'an error'}: ${excerpt(msg)}`));
+        this.#fail(
+          new QmpProtocolError(
+            `${this.label} sent a message that is both a reply and ${'event' in msg ? 'an event' : 'an error'}: ${excerpt(msg)}`,
+          ),
+        );
         return;
       }
       this.#onReply(msg, text);
@@ -421,7 +427,11 @@ export class QmpSession {
     if (id === undefined) {
       // Every request carries an id, so an id-less reply answers bytes that were not one of our
       // requests as sent: handing it to any caller could give it someone else's answer.
-      this.#fail(new QmpProtocolError(`${this.label} sent a reply without an id; every request had one, so it matches no caller: ${excerpt(msg)}`));
+      this.#fail(
+        new QmpProtocolError(
+          `${this.label} sent a reply without an id; every request had one, so it matches no caller: ${excerpt(msg)}`,
+        ),
+      );
       return;
     }
     const m = this.#tracker.match(id);
@@ -444,7 +454,13 @@ export class QmpSession {
     }
     if (isReturn(msg)) call.resolve(call.returnText ? returnTextOf(text, msg) : msg.return);
     else if (isErrorReply(msg))
-      call.reject(new QmpCommandError(msg.error.class, msg.error.desc, { command: call.command, arguments: call.args, reply: msg }));
+      call.reject(
+        new QmpCommandError(msg.error.class, msg.error.desc, {
+          command: call.command,
+          arguments: call.args,
+          reply: msg,
+        }),
+      );
     else call.reject(new QmpProtocolError(`Malformed reply to ${call.command}: ${excerpt(msg)}`));
   }
 
@@ -483,7 +499,9 @@ export class QmpSession {
     this.#runstate.to('closed');
     this.#closeReason = reason;
     const base = pendingError ?? reason;
-    this.#greetingWaiter?.reject(base ?? new QmpConnectionError('QMP_ERR_DISCONNECTED', `${this.label} closed before greeting`));
+    this.#greetingWaiter?.reject(
+      base ?? new QmpConnectionError('QMP_ERR_DISCONNECTED', `${this.label} closed before greeting`),
+    );
     this.#greetingWaiter = undefined;
     for (const call of this.#tracker.drain()) {
       if (call.command === 'quit' && call.written && base === undefined) call.resolve({});
@@ -524,8 +542,13 @@ function checkArgumentsText(name: string, text: string | undefined): Promise<nev
   try {
     value = decodeJson(text);
   } catch (err) {
-    return Promise.reject(new QmpUsageError(`executeText ${name}: the arguments must be exactly one JSON object (${String(err)})`, { cause: err }));
+    return Promise.reject(
+      new QmpUsageError(`executeText ${name}: the arguments must be exactly one JSON object (${String(err)})`, {
+        cause: err,
+      }),
+    );
   }
-  if (!isJsonObject(value)) return Promise.reject(new QmpUsageError(`executeText ${name}: the arguments must be a JSON object`));
+  if (!isJsonObject(value))
+    return Promise.reject(new QmpUsageError(`executeText ${name}: the arguments must be a JSON object`));
   return undefined;
 }

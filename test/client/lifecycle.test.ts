@@ -158,7 +158,11 @@ test('an id-less reply is never handed to a caller: it ends the session and ever
   const qmp = await QmpClient.connect(fake.client, { oob: false });
   const a = qmp.executeRaw('a');
   const b = qmp.executeRaw('b');
-  for (const p of [a, b]) await assert.rejects(p, (e: unknown) => e instanceof QmpProtocolError && e.code === 'QMP_ERR_PROTOCOL' && /without an id/.test(e.message));
+  for (const p of [a, b])
+    await assert.rejects(
+      p,
+      (e: unknown) => e instanceof QmpProtocolError && e.code === 'QMP_ERR_PROTOCOL' && /without an id/.test(e.message),
+    );
   const reason = await qmp.closed;
   assert.ok(reason instanceof QmpProtocolError);
   assert.equal(qmp.state, 'closed');
