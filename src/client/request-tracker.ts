@@ -127,6 +127,19 @@ export class RequestTracker {
     return { kind: 'late', write: this.#answered(oob) };
   }
 
+  /**
+   * Matches a reply without an id. Every request carries an id, so QEMU leaves it out only when it
+   * could not read a request at all; the reply is then provably the sole written request's when
+   * exactly one is outstanding. With more, it could be any of theirs: `ambiguous`.
+   */
+  matchIdless(): ReplyMatch | { kind: 'ambiguous' } {
+    if (this.outstanding === 0) return { kind: 'unknown' };
+    if (this.outstanding > 1) return { kind: 'ambiguous' };
+    for (const id of this.#late.keys()) return this.match(id);
+    for (const call of this.#calls.values()) if (call.written) return this.match(call.id);
+    return { kind: 'unknown' };
+  }
+
   /** Removes and returns every live call (the session is over). */
   drain(): PendingCall[] {
     const all = [...this.#calls.values()];

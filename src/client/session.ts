@@ -1,5 +1,4 @@
 import type { Duplex } from 'node:stream';
-import { QmpCommandError } from '../errors/qmp-command-error.js';
 import {
   QmpConnectionError,
   QmpError,
@@ -12,38 +11,25 @@ import {
 import {
   CLIENT_CLOSE_TIMEOUT_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
-  MAX_MESSAGE_BYTES,
-  MAX_NESTING_DEPTH,
   MAX_PENDING_COMMANDS,
   MAX_QUEUED_REQUESTS,
 } from '../limits.js';
-import { isErrorReply, isEvent, isGreeting, isJsonObject, isReturn } from '../protocol/guards.js';
-import type { QmpEvent, QmpGreeting } from '../protocol/messages.js';
-import { traceAnomaly, traceIn, traceOut } from '../trace/trace.js';
+import type { QmpGreeting } from '../protocol/messages.js';
+import { traceAnomaly, traceOut } from '../trace/trace.js';
 import type { QmpAddress } from '../transport/address.js';
 import { connectTransport, type QmpTransport } from '../transport/connect.js';
-import { decodeJson } from '../wire/json-decoder.js';
-import { encodeJson, encodeMessage } from '../wire/json-encoder.js';
-import { JsonSplitter } from '../wire/json-splitter.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
-import { endedCallError, excerpt, returnTextOf } from './call-outcome.js';
+import { endedCallError } from './call-outcome.js';
 import { Deadline } from './deadline.js';
 import { EventHub } from './event-hub.js';
 import { listenerErrorReporter } from './listener-errors.js';
 import { markHandled } from './mark-handled.js';
 import type { QmpRequestOptions, QmpSessionOptions } from './options.js';
+import { ReplyReader } from './reply-reader.js';
+import { checkArgumentsText, encodeRequest, type RequestSpec } from './request-encoder.js';
 import { checkRequestLimits } from './request-limits.js';
 import { type PendingCall, RequestTracker } from './request-tracker.js';
 import { type QmpRunstate, Runstate } from './runstate.js';
-
-/** What one request sends: the command, and its arguments as a value or as JSON text. */
-interface RequestSpec {
-  name: string;
-  args: JsonObject | undefined;
-  argsText: string | undefined;
-  oob: boolean;
-  returnText: boolean;
-}
 
 /**
  * One QMP session over one transport, untyped: the greeting, negotiation, the runstate, the request
@@ -56,7 +42,7 @@ export class QmpSession {
   /** Event handlers, iterators and waiters of this session. */
   readonly events: EventHub;
   readonly #stream: Duplex;
-  readonly #splitter: JsonSplitter;
+  readonly #reader: ReplyReader;
   readonly #tracker = new RequestTracker();
   readonly #runstate = new Runstate();
   readonly #maxPending: number;
@@ -78,9 +64,15 @@ export class QmpSession {
     this.#stream = transport.stream;
     this.label = options.label ?? transport.label;
     this.events = new EventHub(listenerErrorReporter(this.label, options.onListenerError));
-    this.#splitter = new JsonSplitter({
-      maxMessageBytes: options.maxMessageBytes ?? MAX_MESSAGE_BYTES,
-      maxDepth: options.maxDepth ?? MAX_NESTING_DEPTH,
+    this.#reader = new ReplyReader(this.label, this.#tracker, this.events, options, {
+      greeting: (g) => {
+        this.#greeting = g;
+        this.#greetingWaiter?.resolve(g);
+        this.#greetingWaiter = undefined;
+      },
+      write: (calls) => this.#queue(calls),
+      fail: (err) => this.#fail(err),
+      ended: () => this.#runstate.state === 'closed',
     });
     this.#maxPending = options.maxPendingCommands ?? MAX_PENDING_COMMANDS;
     this.#maxInFlightInBand = options.maxInFlightInBand ?? MAX_QUEUED_REQUESTS;
@@ -91,7 +83,9 @@ export class QmpSession {
     });
     transport.outstanding?.watchOutstanding(() => this.#tracker.outstanding);
     const stream = this.#stream;
-    stream.on('data', (chunk: Buffer | string) => this.#onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    stream.on('data', (chunk: Buffer | string) =>
+      this.#reader.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, this.#greeting === undefined),
+    );
     stream.on('end', () => this.#lost(undefined));
     stream.on('close', () => this.#lost(undefined));
     stream.on('error', (err: NodeJS.ErrnoException) => this.#lost(err));
@@ -364,106 +358,6 @@ export class QmpSession {
     this.#stream.write(data);
   }
 
-  /** The reply path: split, classify, match. It never writes itself; released calls go to #queue. */
-  #onData(chunk: Buffer): void {
-    let items: ReturnType<JsonSplitter['push']>;
-    try {
-      items = this.#splitter.push(chunk);
-    } catch (err) {
-      this.#fail(
-        new QmpProtocolError(`Reading from ${this.label} failed: ${String(err)}`, { code: 'QMP_ERR_JSON', cause: err }),
-      );
-      return;
-    }
-    for (const item of items) {
-      if ('error' in item) {
-        // The lost message could have been any reply: no call can be trusted to get its answer.
-        this.#fail(item.error);
-        return;
-      }
-      this.#onMessage(item.value, item.text);
-      if (this.#runstate.state === 'closed') return;
-    }
-  }
-
-  #onMessage(msg: JsonValue, text: string): void {
-    traceIn('client', this.label, msg);
-    if (!isJsonObject(msg)) {
-      traceAnomaly('client', this.label, 'dropped a message that is not an object', msg);
-      return;
-    }
-    if ('return' in msg || 'error' in msg) {
-      if ('event' in msg || ('return' in msg && 'error' in msg)) {
-        // Neither a reply nor an event can be trusted: the peer is broken.
-        this.#fail(
-          new QmpProtocolError(
-            `${this.label} sent a message that is both a reply and ${'event' in msg ? 'an event' : 'an error'}: ${excerpt(msg)}`,
-          ),
-        );
-        return;
-      }
-      this.#onReply(msg, text);
-      return;
-    }
-    if (isEvent(msg)) {
-      this.events.dispatch(msg as QmpEvent<unknown>, text);
-      return;
-    }
-    if (this.#greeting === undefined) {
-      if (!isGreeting(msg)) {
-        this.#fail(new QmpProtocolError(`${this.label} did not send a QMP greeting: ${excerpt(msg)}`));
-        return;
-      }
-      this.#greeting = msg;
-      this.#greetingWaiter?.resolve(msg);
-      this.#greetingWaiter = undefined;
-      return;
-    }
-    traceAnomaly('client', this.label, 'dropped a message that is neither a reply nor an event', msg);
-  }
-
-  #onReply(msg: JsonObject, text: string): void {
-    const id = msg['id'];
-    if (id === undefined) {
-      // Every request carries an id, so an id-less reply answers bytes that were not one of our
-      // requests as sent: handing it to any caller could give it someone else's answer.
-      this.#fail(
-        new QmpProtocolError(
-          `${this.label} sent a reply without an id; every request had one, so it matches no caller: ${excerpt(msg)}`,
-        ),
-      );
-      return;
-    }
-    const m = this.#tracker.match(id);
-    if (m.kind === 'unknown') {
-      traceAnomaly('client', this.label, `reply with unknown id ${excerpt(id)} dropped`, msg);
-      return;
-    }
-    this.#queue(m.write);
-    if (m.kind === 'late') {
-      traceAnomaly('client', this.label, `late reply to abandoned command id ${excerpt(id)} discarded`, msg);
-      return;
-    }
-    const call = m.call;
-    if (call.onReply !== undefined) {
-      try {
-        call.onReply();
-      } catch (err) {
-        traceAnomaly('client', this.label, `onReply callback of ${call.command} threw: ${String(err)}`, err);
-      }
-    }
-    if (isReturn(msg)) call.resolve(call.returnText ? returnTextOf(text, msg) : msg.return);
-    else if (isErrorReply(msg))
-      call.reject(
-        new QmpCommandError(msg.error.class, msg.error.desc, {
-          command: call.command,
-          arguments: call.args,
-          reply: msg,
-        }),
-      );
-    else call.reject(new QmpProtocolError(`Malformed reply to ${call.command}: ${excerpt(msg)}`));
-  }
-
   /** A fatal problem: fail everything with `err` and drop the connection. */
   #fail(err: QmpError): void {
     this.#shutdown(err);
@@ -520,35 +414,4 @@ export class QmpSession {
       traceAnomaly('client', this.label, `close handler threw: ${String(err)}`, err);
     }
   }
-}
-
-/** The request line, id always included. */
-function encodeRequest(spec: RequestSpec, id: number): string {
-  const key = spec.oob ? 'exec-oob' : 'execute';
-  if (!spec.returnText) {
-    const msg: Record<string, unknown> = { [key]: spec.name };
-    if (spec.args !== undefined) msg['arguments'] = spec.args;
-    msg['id'] = id;
-    return encodeMessage(msg);
-  }
-  const args = spec.argsText === undefined ? '' : `,"arguments":${spec.argsText}`;
-  return `{"${key}":${encodeJson(spec.name)}${args},"id":${id}}\n`;
-}
-
-/** A rejection unless `text` is exactly one JSON object (whitespace around it aside), or undefined. */
-function checkArgumentsText(name: string, text: string | undefined): Promise<never> | undefined {
-  if (text === undefined) return undefined;
-  let value: JsonValue;
-  try {
-    value = decodeJson(text);
-  } catch (err) {
-    return Promise.reject(
-      new QmpUsageError(`executeText ${name}: the arguments must be exactly one JSON object (${String(err)})`, {
-        cause: err,
-      }),
-    );
-  }
-  if (!isJsonObject(value))
-    return Promise.reject(new QmpUsageError(`executeText ${name}: the arguments must be a JSON object`));
-  return undefined;
 }

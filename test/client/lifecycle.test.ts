@@ -168,6 +168,19 @@ test('an id-less reply is never handed to a caller: it ends the session and ever
   assert.equal(qmp.state, 'closed');
 });
 
+test("an id-less reply with exactly one command in flight is that command's", async () => {
+  const fake = new FakeQmp();
+  fake.onRequest = (req, f) => {
+    if (req.execute === 'qmp_capabilities') return f.send({ return: {} });
+    f.send({ error: { class: 'GenericError', desc: 'JSON parse error, expecting value' } });
+  };
+  const qmp = await QmpClient.connect(fake.client, { oob: false });
+  assert.equal(qmp.state, 'ready', 'negotiation answered without an id');
+  await assert.rejects(qmp.executeRaw('a'), (e: unknown) => e instanceof QmpCommandError && e.command === 'a');
+  assert.equal(qmp.state, 'ready');
+  await qmp.close();
+});
+
 test('replies with unknown ids are dropped, not fatal', async () => {
   const fake = new FakeQmp();
   fake.onRequest = (req, f) => {
