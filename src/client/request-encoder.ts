@@ -1,4 +1,4 @@
-import { QmpUsageError } from '../errors/qmp-error.js';
+import { QmpLimitError, QmpUsageError } from '../errors/qmp-error.js';
 import { isJsonObject } from '../protocol/guards.js';
 import { decodeJson } from '../wire/json-decoder.js';
 import { encodeJson, encodeMessage } from '../wire/json-encoder.js';
@@ -34,6 +34,8 @@ export function checkArgumentsText(name: string, text: string | undefined): Prom
   try {
     value = decodeJson(text);
   } catch (err) {
+    // Too deep to decode is too deep for QEMU too: the limit error says so.
+    if (err instanceof QmpLimitError) return Promise.reject(err);
     return Promise.reject(
       new QmpUsageError(`executeText ${name}: the arguments must be exactly one JSON object (${String(err)})`, {
         cause: err,
