@@ -476,8 +476,8 @@ test('a waitForEvent nobody awaits, iterators and pipelined calls never leave un
   };
   const qmp = await QmpClient.connect(fake.client);
   // Armed and never awaited (the pattern the docs recommend, interrupted by a crash).
-  qmp.waitForEvent('STOP');
-  qmp.waitForEvent('SHUTDOWN', { timeoutMs: 1 });
+  void qmp.waitForEvent('STOP');
+  void qmp.waitForEvent('SHUTDOWN', { timeoutMs: 1 });
   const it = qmp.events();
   const pending = [qmp.execute('query-status'), qmp.executeRaw('x'), qmp.executeText('y')];
   await fake.waitRequests(4);
