@@ -332,7 +332,10 @@ export class QmpSession {
           return;
         }
       }
-      traceOut('client', this.label, line);
+      const traced: Record<string, unknown> = { [spec.oob ? 'exec-oob' : 'execute']: spec.name };
+      if (spec.args !== undefined) traced['arguments'] = spec.args;
+      traced['id'] = id;
+      traceOut('client', this.label, traced);
       this.#queue(this.#tracker.add(call));
     });
   }
