@@ -25,7 +25,7 @@ const concurrency = process.env.QMPKIT_TEST_CONCURRENCY ?? '2';
 const r = spawnSync(
   process.execPath,
   // A per-test ceiling: a hung test fails in minutes instead of holding CI until its deadline.
-  ['--unhandled-rejections=strict', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', '--test-reporter=spec', ...files],
+  ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', '--test-reporter=spec', ...files],
   { stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);
