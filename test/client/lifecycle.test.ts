@@ -217,7 +217,7 @@ test('per-call timeout and abort reject with their own errors; late replies are 
   await qmp.close();
 });
 
-test('disconnect mid-pipeline: every pending call rejects within 100 ms, iterators end, waits reject', async () => {
+test('disconnect mid-pipeline: every pending call rejects at once, iterators end, waits reject', async () => {
   const fake = new FakeQmp();
   fake.onRequest = (req, f) => {
     if (req.execute === 'qmp_capabilities') f.reply(req, {});
@@ -228,10 +228,10 @@ test('disconnect mid-pipeline: every pending call rejects within 100 ms, iterato
   const next = iter.next();
   const wait = qmp.waitForEvent('STOP');
   await fake.waitRequests(21);
-  const t0 = Date.now();
   fake.server.destroy();
-  const results = await Promise.allSettled(calls);
-  assert.ok(Date.now() - t0 < 100, `took ${Date.now() - t0} ms`);
+  // Settled by the disconnect itself, not by a timer: a deadline, not a measured time.
+  const results = (await within(Promise.allSettled(calls), 2000)).value ?? [];
+  assert.equal(results.length, calls.length);
   for (const r of results) {
     assert.equal(r.status, 'rejected');
     const e = (r as PromiseRejectedResult).reason as QmpConnectionError;
