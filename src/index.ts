@@ -1,11 +1,64 @@
-// qmpkit: the TypeScript toolkit for the QEMU Machine Protocol. The root entry re-exports the client
-// side (client, transport, protocol, errors, limits); servers, the simulator, the schema toolkit,
-// codegen, the launcher and the proxy have their own subpath exports.
+// qmpkit: the TypeScript toolkit for the QEMU Machine Protocol. The root entry exports what a client
+// user needs: the client and its session, options and event types, errors, addresses, QMP message
+// types, trace channel names, the JSON helpers for values sent, and the limits that are client
+// option defaults. Servers, the simulator, the schema toolkit, codegen, the launcher, the proxy and
+// the wire internals have their own subpath exports.
 
-export * from './client/index.js';
+export {
+  type EventData,
+  eventMatches,
+  LISTENER_ERROR_CHANNEL,
+  type ListenerErrorHandler,
+  QmpClient,
+  type QmpClientOptions,
+  type QmpEventIterator,
+  type QmpEventMatch,
+  type QmpEventOf,
+  type QmpEventsOptions,
+  type QmpExecuteOptions,
+  type QmpListenerErrorMessage,
+  type QmpRequestOptions,
+  type QmpRunstate,
+  QmpSession,
+  type QmpSessionOptions,
+  type QmpWaitOptions,
+} from './client/index.js';
 export * from './errors/index.js';
-export * from './limits.js';
-export * from './protocol/index.js';
+export {
+  CLIENT_CLOSE_TIMEOUT_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  MAX_MESSAGE_BYTES,
+  MAX_NESTING_DEPTH,
+  MAX_PENDING_COMMANDS,
+  MAX_QUEUED_EVENTS,
+  MAX_QUEUED_REQUESTS,
+} from './limits.js';
+export type {
+  QmpArgsOf,
+  QmpCommandMap,
+  QmpCommandSpec,
+  QmpEventMap,
+  QmpExecuteParams,
+  QmpReturnsOf,
+  UntypedCommands,
+  UntypedEvents,
+} from './protocol/command-map.js';
+export { QMP_ERROR_CLASSES, type QmpKnownErrorClass } from './protocol/error-classes.js';
+export { isErrorReply, isEvent, isGreeting, isReturn } from './protocol/guards.js';
+export type {
+  QmpCapability,
+  QmpErrorBody,
+  QmpErrorReply,
+  QmpEvent,
+  QmpGreeting,
+  QmpId,
+  QmpReturn,
+  QmpServerMessage,
+  QmpTimestamp,
+  QmpVersionInfo,
+  QmpVersionTriple,
+} from './protocol/messages.js';
 export { type QmpTraceMessage, TRACE_CHANNELS } from './trace/index.js';
-export * from './transport/index.js';
-export { decodeJson, encodeJson, encodeMessage, type JsonObject, JsonSplitter, type JsonValue } from './wire/index.js';
+export { formatAddress, parseAddress, type QmpAddress, type QmpAddressOptions } from './transport/address.js';
+export type { QmpTlsOptions } from './transport/connect.js';
+export { decodeJson, encodeJson, type JsonObject, type JsonValue } from './wire/index.js';

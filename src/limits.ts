@@ -9,16 +9,22 @@ export const MAX_MESSAGE_BYTES = 10 * MiB;
 /** Deepest nesting of `{`/`[` accepted in one message (option `maxDepth`). QEMU accepts 1024 and rejects 1025. */
 export const MAX_NESTING_DEPTH = 1024;
 
-/** QEMU's lexer limit on the bytes of all tokens of one message (server option `maxTokenBytes`). */
+/**
+ * QEMU's lexer limit on the bytes of all tokens of one message (server option `maxTokenBytes`). The
+ * client refuses a request that would reach it (QEMU would cut the request and read the rest as new input).
+ */
 export const MAX_TOKEN_BYTES = 64 * MiB;
 
-/** QEMU's lexer limit on the number of tokens in one message (server option `maxTokens`). */
+/** QEMU's lexer limit on the number of tokens in one message (server option `maxTokens`); the client refuses a request past it. */
 export const MAX_TOKEN_COUNT = 2 * MiB;
 
 /** QEMU's in-band request queue length when OOB is enabled (`QMP_REQ_QUEUE_LEN_MAX`; server option `maxQueuedRequests`). */
 export const MAX_QUEUED_REQUESTS = 8;
 
-/** Commands one client may have in flight at once (option `maxPendingCommands`). */
+/**
+ * Commands one client may have in flight at once (option `maxPendingCommands`). A sent command that
+ * timed out or was aborted keeps its slot until its late reply comes.
+ */
 export const MAX_PENDING_COMMANDS = 65_536;
 
 /** Events buffered by one `events()` iterator before it drops the oldest (option `maxQueuedEvents`). */
@@ -32,6 +38,9 @@ export const MAX_WAITING_CLIENTS = 16;
 
 /** How long a closing server lets a client take its pending output before destroying the connection, in ms (option `closeFlushTimeoutMs`). */
 export const CLOSE_FLUSH_TIMEOUT_MS = 1_000;
+
+/** How long the client's `close()` waits for the peer to close its side before destroying the socket, in ms (option `closeTimeoutMs`). */
+export const CLIENT_CLOSE_TIMEOUT_MS = 1_000;
 
 /** Default deadline for connect + greeting + negotiation, in ms (option `timeoutMs` of `connect`). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;

@@ -17,7 +17,7 @@ export const EXIT_CODES = {
   timeout: 4,
   /** Interrupted by SIGINT or SIGTERM (128 + SIGINT, as shells report it). */
   interrupted: 130,
-  /** A bug in qmpkit: an error that is not a `QmpError`. */
+  /** A bug in qmpkit: an error that is not a `QmpError`, or `QMP_ERR_INTERNAL`. */
   internal: 70,
 } as const;
 
@@ -48,5 +48,7 @@ export function exitCodeFor(error: unknown): ExitCode {
     case 'QMP_ERR_SCHEMA':
     case 'QMP_ERR_LAUNCH':
       return EXIT_CODES.connection;
+    case 'QMP_ERR_INTERNAL':
+      return EXIT_CODES.internal;
   }
 }

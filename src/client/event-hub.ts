@@ -3,6 +3,7 @@ import { MAX_QUEUED_EVENTS } from '../limits.js';
 import type { QmpEvent } from '../protocol/messages.js';
 import { traceAnomaly } from '../trace/trace.js';
 import { Deadline } from './deadline.js';
+import { markHandled } from './mark-handled.js';
 
 /** A partial object matched member by member against event data, or a predicate on the event. */
 export type QmpEventMatch<D> = Partial<D> | ((event: QmpEvent<D>) => boolean);
@@ -66,9 +67,7 @@ class Subscription {
   readonly queue: AnyEvent[] = [];
   dropped = 0;
   ended = false;
-  endError: Error | undefined;
   waiter: ((r: IteratorResult<AnyEvent>) => void) | undefined;
-  waiterReject: ((e: Error) => void) | undefined;
 
   constructor(names: readonly string[] | undefined, filter: ((e: AnyEvent) => boolean) | undefined, max: number) {
     this.names = names === undefined ? undefined : new Set(names);
@@ -83,7 +82,6 @@ class Subscription {
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
-      this.waiterReject = undefined;
       w({ value: ev, done: false });
       return;
     }
@@ -95,24 +93,28 @@ class Subscription {
     this.queue.push(ev);
   }
 
-  end(err?: Error): void {
+  end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.endError = err;
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
-      this.waiterReject = undefined;
       w({ value: undefined, done: true });
     }
   }
 }
 
+/** Called with what a user's event handler threw, and the event it was handling. */
+export type ListenerErrorHandler = (error: unknown, event: QmpEvent<unknown>) => void;
+
 /**
- * Delivers events to handlers, bounded iterators and one-shot waiters. A handler that throws is
- * traced and does not stop delivery to the others.
+ * Delivers events to handlers, bounded iterators and one-shot waiters. A handler that throws does not
+ * stop delivery to the others; what it threw goes to `onListenerError` (never an uncaught exception).
+ * Iterators only ever resolve; a waiter's promise is marked handled, so a waiter nobody awaits any
+ * more cannot become an unhandled rejection when the session ends.
  */
 export class EventHub {
+  readonly #onListenerError: ListenerErrorHandler;
   readonly #handlers = new Map<string, Set<EventHandler>>();
   readonly #subs = new Set<Subscription>();
   readonly #waiters = new Set<{
@@ -123,6 +125,10 @@ export class EventHub {
   }>();
   #endedWith: Error | undefined;
   #ended = false;
+
+  constructor(onListenerError: ListenerErrorHandler) {
+    this.#onListenerError = onListenerError;
+  }
 
   /** Adds a handler for one event name, or `'*'` for all. */
   on(name: string, handler: EventHandler): void {
@@ -145,9 +151,7 @@ export class EventHub {
           h(ev, text);
         } catch (err) {
           traceAnomaly('client', 'events', `event handler threw: ${String(err)}`, err);
-          queueMicrotask(() => {
-            throw err;
-          });
+          this.#reportListenerError(err, ev);
         }
       }
     }
@@ -169,11 +173,20 @@ export class EventHub {
     }
   }
 
+  #reportListenerError(err: unknown, ev: AnyEvent): void {
+    try {
+      this.#onListenerError(err, ev);
+    } catch (again) {
+      // The reporter itself failed: nothing is left to tell but the trace.
+      traceAnomaly('client', 'events', `onListenerError threw: ${String(again)}`, again);
+    }
+  }
+
   iterate(options: QmpEventsOptions<string, unknown>): QmpEventIterator<AnyEvent> {
     const max = options.maxQueued ?? MAX_QUEUED_EVENTS;
     if (!(max >= 1)) throw new QmpLimitError(`maxQueued must be at least 1 (got ${max})`, 'maxQueued', max);
     const sub = new Subscription(options.names, options.filter as ((e: AnyEvent) => boolean) | undefined, max);
-    if (this.#ended) sub.end(this.#endedWith);
+    if (this.#ended) sub.end();
     else this.#subs.add(sub);
     const signal = options.signal;
     const onAbort = (): void => {
@@ -201,9 +214,8 @@ export class EventHub {
           signal?.removeEventListener('abort', onAbort);
           return Promise.resolve({ value: undefined, done: true });
         }
-        return new Promise<IteratorResult<AnyEvent>>((resolve, reject) => {
+        return new Promise<IteratorResult<AnyEvent>>((resolve) => {
           sub.waiter = resolve;
-          sub.waiterReject = reject;
         });
       },
       return: () => {
@@ -218,6 +230,10 @@ export class EventHub {
   }
 
   wait(name: string, options: QmpWaitOptions<unknown>): Promise<AnyEvent> {
+    return markHandled(this.#wait(name, options));
+  }
+
+  #wait(name: string, options: QmpWaitOptions<unknown>): Promise<AnyEvent> {
     if (this.#ended) return Promise.reject(this.#endedWith ?? new QmpUsageError('the client is closed'));
     return new Promise<AnyEvent>((resolve, reject) => {
       const w = {
@@ -245,7 +261,7 @@ export class EventHub {
   end(err: Error): void {
     this.#ended = true;
     this.#endedWith = err;
-    for (const s of this.#subs) s.end(err);
+    for (const s of this.#subs) s.end();
     this.#subs.clear();
     for (const w of [...this.#waiters]) w.reject(err);
     this.#waiters.clear();

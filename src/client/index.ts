@@ -1,13 +1,19 @@
-// client/: the QMP client session: runstate machine, greeting and negotiation, id allocation,
-// pending table, deadlines and AbortSignal, the event hub with bounded subscriptions, QmpClient.
-// Imports transport, protocol, wire, schema, errors, limits, trace and generated qapi types; never
-// server, simulator, proxy, launcher or cli.
+// client/: the QMP client. QmpClient (typed facade) -> QmpSession (greeting, negotiation, runstate,
+// send and reply paths, the end of the session) -> RequestTracker (ids from IdAllocator, pending
+// calls, in-band window, late replies) -> transport. Also the event hub, deadlines and the check of
+// requests against QEMU's input limits. Imports transport, protocol, wire, schema, errors, limits,
+// trace and generated qapi types; never server, simulator, proxy, launcher or cli.
+export type { EventData, QmpEventOf } from '../protocol/command-map.js';
 export {
   eventMatches,
+  type ListenerErrorHandler,
   type QmpEventIterator,
   type QmpEventMatch,
   type QmpEventsOptions,
   type QmpWaitOptions,
 } from './event-hub.js';
-export { QmpClient, type QmpClientOptions, type QmpEventOf, type QmpExecuteOptions } from './qmp-client.js';
+export { LISTENER_ERROR_CHANNEL, type QmpListenerErrorMessage } from './listener-errors.js';
+export type { QmpClientOptions, QmpExecuteOptions, QmpRequestOptions, QmpSessionOptions } from './options.js';
+export { QmpClient } from './qmp-client.js';
 export type { QmpRunstate } from './runstate.js';
+export { QmpSession } from './session.js';

@@ -1,3 +1,5 @@
+import { QmpInternalError } from '../errors/qmp-error.js';
+
 /** The client's runstate. `execute` works only in `ready`. */
 export type QmpRunstate = 'connecting' | 'negotiating' | 'ready' | 'closing' | 'closed';
 
@@ -17,11 +19,15 @@ export class Runstate {
     return this.#state;
   }
 
-  /** Moves to `to`; returns false (and stays) when the move is not allowed, e.g. out of `closed`. */
-  to(to: QmpRunstate): boolean {
-    if (to === this.#state) return true;
-    if (!NEXT[this.#state].includes(to)) return false;
+  /**
+   * Moves to `to` (staying is allowed). A move the table does not allow, such as out of `closed`, is
+   * a bug in the caller: it throws `QMP_ERR_INTERNAL` instead of going on in a state nobody expects.
+   */
+  to(to: QmpRunstate): void {
+    if (to === this.#state) return;
+    if (!NEXT[this.#state].includes(to)) {
+      throw new QmpInternalError(`Impossible client runstate transition from ${this.#state} to ${to}`);
+    }
     this.#state = to;
-    return true;
   }
 }

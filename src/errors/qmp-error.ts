@@ -141,3 +141,10 @@ export class QmpLaunchError extends QmpError {
     this.stderrTail = details.stderrTail;
   }
 }
+
+/** A bug in qmpkit: an internal invariant broke (an impossible state transition, ...). Please report it. */
+export class QmpInternalError extends QmpError {
+  constructor(message: string, options: QmpErrorOptions = {}) {
+    super('QMP_ERR_INTERNAL', message, options);
+  }
+}

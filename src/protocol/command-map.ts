@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
+import type { QmpEvent } from './messages.js';
 
 /** What a typed command map says about one command. `args` is `undefined` for commands without arguments. */
 export interface QmpCommandSpec {
@@ -42,3 +43,9 @@ export type QmpExecuteParams<S, O> =
     : Partial<QmpArgsOf<S>> extends QmpArgsOf<S>
       ? [args?: QmpArgsOf<S>, options?: O]
       : [args: QmpArgsOf<S>, options?: O];
+
+/** The data type of event `K` in event map `E` (a plain JSON object where the map says none). */
+export type EventData<E, K extends keyof E> = E[K] extends undefined ? JsonObject : E[K];
+
+/** An event as delivered, typed by its name. */
+export type QmpEventOf<E, K extends keyof E> = QmpEvent<EventData<E, K>> & { event: K };

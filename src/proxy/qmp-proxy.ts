@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { QmpClient, type QmpClientOptions } from '../client/index.js';
+import { type QmpClientOptions, QmpSession } from '../client/index.js';
 import { QmpCommandError, QmpConnectionError, QmpError, QmpStateError, QmpUsageError } from '../errors/index.js';
 import {
   MAX_PENDING_COMMANDS,
@@ -7,7 +7,7 @@ import {
   MAX_PROXY_CLIENTS,
   MAX_PROXY_PENDING_PER_CLIENT,
 } from '../limits.js';
-import type { UntypedCommands, UntypedEvents } from '../protocol/index.js';
+import type { QmpGreeting } from '../protocol/index.js';
 import { pipelinedDispatch, type QmpCommandContext, QmpServer, type QmpServerSession } from '../server/index.js';
 import { traceAnomaly } from '../trace/index.js';
 import {
@@ -21,7 +21,7 @@ import { compactJsonText, encodeQValue, type QValue, RawJson } from '../wire/ind
 import { QmpAuditLog, type QmpAuditRecord } from './audit-log.js';
 import { listenerKey, QmpProxyPolicy, type QmpProxyRules } from './policy.js';
 
-type Upstream = QmpClient<UntypedCommands, UntypedEvents>;
+type Upstream = QmpSession;
 
 /** One `--listen` endpoint. */
 export interface QmpProxyListen {
@@ -188,9 +188,10 @@ export class QmpProxy {
   }
 
   async #connectUpstream(): Promise<void> {
-    const client = await QmpClient.connect<UntypedCommands, UntypedEvents>(this.#options.upstream, {
+    // A session, not a QmpClient: the proxy relays JSON text (requestText) and needs to know when
+    // each reply is read (onReply); it never decodes commands by type.
+    const client = await QmpSession.connect(this.#options.upstream, {
       timeoutMs: 10_000,
-      inBandIds: false,
       // Room for every client's commands at once: the per-client limit is what bounds them.
       maxPendingCommands: Math.max(MAX_PENDING_COMMANDS, this.#maxClients * (this.#maxPending + 1)),
       ...this.#options.upstreamOptions,
@@ -200,13 +201,13 @@ export class QmpProxy {
       return;
     }
     this.#upstream = client;
-    const g = client.greeting.QMP;
+    const g = (client.greeting as QmpGreeting).QMP;
     // Clients get this QEMU's greeting: a QEMU restarted on the same socket may be another build.
     // The clients of the previous server were disconnected when its QEMU went away.
     const previous = this.#server;
     this.#server = this.#makeServer(g.version, client.oobEnabled ? ['oob'] : []);
     if (previous) void previous.close();
-    client.on('*', (_ev, text) => this.#fanOut(text));
+    client.events.on('*', (_ev, text) => this.#fanOut(text));
     client.onClose((reason) => this.#upstreamLost(reason));
     this.#notify({ kind: 'upstream-connected', upstream: this.#upstreamText(), reconnected: this.#upstreamSeen });
     this.#upstreamSeen = true;
@@ -344,7 +345,7 @@ export class QmpProxy {
           this.#drainOutbox(info);
         });
       };
-      const result = await up.executeText(command, argsText, { oob: ctx.oob, onReply });
+      const result = await up.requestText(command, argsText, { oob: ctx.oob, onReply });
       audit('ok');
       return new RawJson(result);
     } catch (err) {

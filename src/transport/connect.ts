@@ -4,6 +4,7 @@ import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { QmpAbortedError, QmpConnectionError, QmpTimeoutError, QmpUsageError } from '../errors/qmp-error.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../limits.js';
 import { formatAddress, parseAddress, type QmpAddress } from './address.js';
+import { type QmpOutstandingProbe, TlsWakeupStream } from './tls-wakeup.js';
 
 /** TLS options for a TCP address: `node:tls` connection options (`ca`, `cert`, `key`, `servername`, ...). */
 export type QmpTlsOptions = Pick<
@@ -36,8 +37,11 @@ export interface QmpConnectOptions {
 export interface QmpTransport {
   readonly stream: Duplex;
   readonly label: string;
-  /** True when writes should be followed by a separate one-byte record (QEMU 7.2's TLS stall). */
-  readonly tls: boolean;
+  /**
+   * Set for TLS: the stream wakes QEMU 7.2's stalled TLS reader while requests are outstanding, and
+   * the session tells it how many are.
+   */
+  readonly outstanding?: QmpOutstandingProbe;
 }
 
 const HINTS: Record<string, string> = {
@@ -80,7 +84,7 @@ export function connectTransport(
   target: string | QmpAddress | Duplex,
   options: QmpConnectOptions = {},
 ): Promise<QmpTransport> {
-  if (isDuplex(target)) return Promise.resolve({ stream: target, label: 'stream', tls: false });
+  if (isDuplex(target)) return Promise.resolve({ stream: target, label: 'stream' });
   let addr: QmpAddress;
   try {
     addr = typeof target === 'string' ? parseAddress(target) : target;
@@ -128,7 +132,10 @@ export function connectTransport(
       if (err) {
         sock.destroy();
         reject(err);
-      } else resolve({ stream: sock, label, tls: useTls });
+      } else if (useTls) {
+        const stream = new TlsWakeupStream(sock);
+        resolve({ stream, label, outstanding: stream });
+      } else resolve({ stream: sock, label });
     }
     function onReady(): void {
       sock.setNoDelay(true);

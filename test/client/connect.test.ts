@@ -38,7 +38,7 @@ test('unix: a bare path, unix:PATH and unix:PATH,server=on,wait=off all connect'
     for (const target of [path, `unix:${path}`, `unix:${path},server=on,wait=off`, `unix:${path},server,nowait`]) {
       const t = await connectTransport(target, { timeoutMs: 2000 });
       assert.equal(t.label, target);
-      assert.equal(t.tls, false);
+      assert.equal(t.outstanding, undefined);
       const got = await new Promise<string>((r) => {
         let text = '';
         t.stream.setEncoding('utf8');

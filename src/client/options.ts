@@ -1,0 +1,76 @@
+import type { QapiSchema } from '../schema/index.js';
+import type { QmpTlsOptions } from '../transport/connect.js';
+import type { ListenerErrorHandler } from './event-hub.js';
+
+/** Options of a session: connecting, negotiating, limits and deadlines. */
+export interface QmpSessionOptions {
+  /** Deadline for connecting, the greeting and negotiation together, in ms (default `DEFAULT_CONNECT_TIMEOUT_MS`, 10 s). */
+  timeoutMs?: number;
+  /** Cancels connecting. */
+  signal?: AbortSignal;
+  /** Send `qmp_capabilities` after the greeting (default true). `false` for servers like the guest agent, or to negotiate yourself. */
+  negotiate?: boolean;
+  /** Enable `oob` when the server offers it (default true). */
+  oob?: boolean;
+  /** TLS over TCP; certificates are verified by default. */
+  tls?: QmpTlsOptions | true;
+  /** Largest message accepted from the server, in bytes (default `MAX_MESSAGE_BYTES`, 10 MiB). */
+  maxMessageBytes?: number;
+  /** Deepest nesting accepted from the server (default `MAX_NESTING_DEPTH`, 1024). */
+  maxDepth?: number;
+  /**
+   * Commands accepted and not yet answered (default `MAX_PENDING_COMMANDS`, 65,536); past it
+   * `execute` rejects with `QMP_ERR_LIMIT`. A sent command that timed out or was aborted keeps its
+   * slot until its late reply comes.
+   */
+  maxPendingCommands?: number;
+  /**
+   * In-band commands written while OOB is on before the rest wait client-side (default
+   * `MAX_QUEUED_REQUESTS`, 8: QEMU's queue): keeps QEMU reading so `exec-oob` requests get through.
+   */
+  maxInFlightInBand?: number;
+  /** Default per-call deadline for `execute`, in ms (none by default). */
+  commandTimeoutMs?: number;
+  /** How long `close()` waits for the server to close its side before destroying the socket, in ms (default `CLIENT_CLOSE_TIMEOUT_MS`, 1000). */
+  closeTimeoutMs?: number;
+  /**
+   * Receives what an event handler added with `on()` threw, and the event. Default: a process
+   * warning with code `QMPKIT_LISTENER_ERROR`. Either way it is also published on the
+   * `qmpkit:client:listener-error` diagnostics channel. It never becomes an uncaught exception.
+   */
+  onListenerError?: ListenerErrorHandler;
+  /** Label for traces and errors (default: the address). */
+  label?: string;
+}
+
+/** Options of `QmpClient.connect`. */
+export interface QmpClientOptions extends QmpSessionOptions {
+  /**
+   * `'fetch'`: read the live `query-qmp-schema` once after negotiating; `execute` then rejects
+   * unknown commands and invalid arguments before sending, and warns once per deprecated use. Or
+   * pass a schema you already have.
+   */
+  schema?: 'fetch' | QapiSchema;
+  /** Receives warnings (deprecated commands or members used); default `process.emitWarning`. */
+  onWarning?: (message: string) => void;
+}
+
+/** Per-call options of `execute`. */
+export interface QmpExecuteOptions {
+  /** Deadline in ms. On expiry the call rejects with `QMP_ERR_TIMEOUT`; the command may still run in QEMU. */
+  timeoutMs?: number;
+  /** Aborts the call (`QMP_ERR_ABORTED`). If it was already sent, the command may still run in QEMU. */
+  signal?: AbortSignal;
+}
+
+/** Per-call options of the session's requests. */
+export interface QmpRequestOptions extends QmpExecuteOptions {
+  /** Send `exec-oob` instead of `execute`. */
+  oob?: boolean;
+  /**
+   * Called synchronously when the reply (return or error) is read, before any message the server
+   * sent after it reaches an event handler; the promise settles later. A relay uses it to keep the
+   * server's order of replies and events.
+   */
+  onReply?: () => void;
+}

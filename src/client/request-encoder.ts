@@ -1,0 +1,48 @@
+import { QmpLimitError, QmpUsageError } from '../errors/qmp-error.js';
+import { isJsonObject } from '../protocol/guards.js';
+import { decodeJson } from '../wire/json-decoder.js';
+import { encodeJson, encodeMessage } from '../wire/json-encoder.js';
+import type { JsonObject, JsonValue } from '../wire/json-value.js';
+
+/** What one request sends: the command, and its arguments as a value or as JSON text. */
+export interface RequestSpec {
+  name: string;
+  args: JsonObject | undefined;
+  argsText: string | undefined;
+  oob: boolean;
+  /** Resolve with the text of `return` as the server wrote it (arguments given as text). */
+  returnText: boolean;
+}
+
+/** The request line, id always included. */
+export function encodeRequest(spec: RequestSpec, id: number): string {
+  const key = spec.oob ? 'exec-oob' : 'execute';
+  if (!spec.returnText) {
+    const msg: Record<string, unknown> = { [key]: spec.name };
+    if (spec.args !== undefined) msg['arguments'] = spec.args;
+    msg['id'] = id;
+    return encodeMessage(msg);
+  }
+  const args = spec.argsText === undefined ? '' : `,"arguments":${spec.argsText}`;
+  return `{"${key}":${encodeJson(spec.name)}${args},"id":${id}}\n`;
+}
+
+/** A rejection unless `text` is exactly one JSON object (whitespace around it aside), or undefined. */
+export function checkArgumentsText(name: string, text: string | undefined): Promise<never> | undefined {
+  if (text === undefined) return undefined;
+  let value: JsonValue;
+  try {
+    value = decodeJson(text);
+  } catch (err) {
+    // Too deep to decode is too deep for QEMU too: the limit error says so.
+    if (err instanceof QmpLimitError) return Promise.reject(err);
+    return Promise.reject(
+      new QmpUsageError(`executeText ${name}: the arguments must be exactly one JSON object (${String(err)})`, {
+        cause: err,
+      }),
+    );
+  }
+  if (!isJsonObject(value))
+    return Promise.reject(new QmpUsageError(`executeText ${name}: the arguments must be a JSON object`));
+  return undefined;
+}

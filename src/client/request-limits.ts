@@ -1,0 +1,162 @@
+import { QmpLimitError } from '../errors/qmp-error.js';
+import { MAX_NESTING_DEPTH, MAX_TOKEN_BYTES, MAX_TOKEN_COUNT } from '../limits.js';
+
+/** QEMU's input limits as its JSON streamer applies them to one message. */
+export interface RequestLimits {
+  /** Bytes of all tokens of the message together (QEMU: 64 MiB, refused when reached). */
+  maxTokenBytes: number;
+  /** Tokens in the message (QEMU: 2 Mi). */
+  maxTokens: number;
+  /** `{`/`[` nesting (QEMU: 1024). */
+  maxDepth: number;
+}
+
+/** QEMU 7.2's limits. */
+export const QEMU_REQUEST_LIMITS: RequestLimits = {
+  maxTokenBytes: MAX_TOKEN_BYTES,
+  maxTokens: MAX_TOKEN_COUNT,
+  maxDepth: MAX_NESTING_DEPTH,
+};
+
+/** What one scan of a request line found. */
+export interface RequestCounts {
+  tokenBytes: number;
+  tokens: number;
+  depth: number;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** UTF-8 length of the UTF-16 code unit `c` (a surrogate half counts 2: a pair is 4 bytes). */
+function utf8Bytes(c: number): number {
+  return c < 0x80 ? 1 : c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 2 : 3;
+}
+
+function isDelimiter(c: number): boolean {
+  // Whitespace and the structural characters end a number or keyword token.
+  return (
+    c === 0x20 ||
+    c === 0x09 ||
+    c === 0x0a ||
+    c === 0x0d ||
+    c === 0x2c ||
+    c === 0x3a ||
+    c === 0x5b ||
+    c === 0x5d ||
+    c === 0x7b ||
+    c === 0x7d ||
+    c === QUOTE
+  );
+}
+
+/**
+ * Counts what QEMU's lexer will see in `text`, one valid JSON text as it goes on the wire: the bytes
+ * of every token (a string token with its quotes, escapes as the bytes they occupy), the number of
+ * tokens and the deepest nesting. Whitespace is not a token.
+ */
+export function countRequestTokens(text: string): RequestCounts {
+  let tokenBytes = 0;
+  let tokens = 0;
+  let depth = 0;
+  let maxDepth = 0;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) {
+      i++;
+      continue;
+    }
+    tokens++;
+    if (c === QUOTE) {
+      let bytes = 1;
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === BACKSLASH) {
+          // The escape and the character after it (the rest of \uXXXX is plain ASCII).
+          bytes += 2;
+          i += 2;
+          continue;
+        }
+        bytes += utf8Bytes(d);
+        i++;
+        if (d === QUOTE) break;
+      }
+      tokenBytes += bytes;
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > maxDepth) maxDepth = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+    if (c === 0x7b || c === 0x5b || c === 0x7d || c === 0x5d || c === 0x2c || c === 0x3a) {
+      tokenBytes++;
+      i++;
+      continue;
+    }
+    // A number or a keyword: up to the next delimiter.
+    const start = i;
+    while (i < n && !isDelimiter(text.charCodeAt(i))) i++;
+    for (let k = start; k < i; k++) tokenBytes += utf8Bytes(text.charCodeAt(k));
+  }
+  return { tokenBytes, tokens, depth: maxDepth };
+}
+
+/** Deepest `{`/`[` nesting of `text`, skipping strings. */
+function nestingOf(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/**
+ * Why QEMU would not read `line` (one encoded request) as one message, or undefined when it would.
+ * Past a limit QEMU cuts the request and reads the rest of its bytes as new input: a string argument
+ * could then run as a command of its own. A line shorter than the token limits cannot reach them
+ * (every token is at least one code unit, at most three bytes), so only its nesting is scanned.
+ */
+export function checkRequestLimits(
+  name: string,
+  line: string,
+  limits: RequestLimits = QEMU_REQUEST_LIMITS,
+): QmpLimitError | undefined {
+  const fast = line.length * 3 < limits.maxTokenBytes && line.length <= limits.maxTokens;
+  const counts: RequestCounts = fast
+    ? { tokenBytes: 0, tokens: 0, depth: line.length <= limits.maxDepth ? 0 : nestingOf(line) }
+    : countRequestTokens(line);
+  if (counts.depth > limits.maxDepth) {
+    return new QmpLimitError(
+      `${name}: the request nests ${counts.depth} deep; QEMU reads at most ${limits.maxDepth}`,
+      'maxDepth',
+      limits.maxDepth,
+    );
+  }
+  if (counts.tokens > limits.maxTokens) {
+    return new QmpLimitError(
+      `${name}: the request has ${counts.tokens} JSON tokens; QEMU reads at most ${limits.maxTokens} in one message`,
+      'maxTokens',
+      limits.maxTokens,
+    );
+  }
+  if (counts.tokenBytes >= limits.maxTokenBytes) {
+    return new QmpLimitError(
+      `${name}: the request's JSON tokens take ${counts.tokenBytes} bytes; QEMU reads less than ${limits.maxTokenBytes} in one message`,
+      'maxTokenBytes',
+      limits.maxTokenBytes,
+    );
+  }
+  return undefined;
+}

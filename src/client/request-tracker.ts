@@ -1,0 +1,172 @@
+import type { JsonValue } from '../wire/json-value.js';
+import type { Deadline } from './deadline.js';
+import { IdAllocator } from './id-allocator.js';
+
+/** One command the client accepted and has not settled yet. */
+export interface PendingCall {
+  readonly id: number;
+  readonly command: string;
+  readonly args: unknown;
+  readonly oob: boolean;
+  /** The encoded request line, id included. */
+  readonly line: string;
+  /** Resolve with the JSON text of `return` as the server wrote it, not the decoded value. */
+  readonly returnText: boolean;
+  /** Called as soon as the reply is read, before later messages are handled. */
+  readonly onReply: (() => void) | undefined;
+  /** True once the request was handed to the transport: from then on it may run in QEMU. */
+  written: boolean;
+  deadline: Deadline | undefined;
+  resolve(value: JsonValue): void;
+  reject(err: Error): void;
+}
+
+/** What a reply's id matched. `write` lists the held calls it let go: write them now, in order. */
+export type ReplyMatch =
+  | { kind: 'call'; call: PendingCall; write: PendingCall[] }
+  | { kind: 'late'; write: PendingCall[] }
+  | { kind: 'unknown' };
+
+/**
+ * Every command in flight, and nothing else owns any of it: ids (from an {@link IdAllocator}), the
+ * calls waiting for a reply, the in-band window, and the ids of calls that were given up (timeout,
+ * abort) after being written, whose late reply must be recognised and dropped. Every reply carries
+ * the id of its request, so matching is by id only. The tracker never writes: {@link add} and
+ * {@link match} return the calls to write next, so the reply path never calls into the send path.
+ */
+export class RequestTracker {
+  readonly #ids: IdAllocator;
+  readonly #calls = new Map<number, PendingCall>();
+  /** Given-up written calls waiting for their late reply: id -> whether it was exec-oob. */
+  readonly #late = new Map<number, boolean>();
+  /** In-band calls waiting for room in the window, in order. */
+  readonly #held: PendingCall[] = [];
+  /** In-band calls written and not answered (given-up ones included: QEMU still queues them). */
+  #inBandOut = 0;
+  #writtenOut = 0;
+  #window = Number.POSITIVE_INFINITY;
+
+  constructor(ids: IdAllocator = new IdAllocator()) {
+    this.#ids = ids;
+  }
+
+  /** Calls accepted and not settled. */
+  get size(): number {
+    return this.#calls.size;
+  }
+
+  /** Slots taken: live calls and given-up written calls whose reply has not come (what the pending limit bounds). */
+  get occupied(): number {
+    return this.#calls.size + this.#late.size;
+  }
+
+  /** Requests written whose reply has not come yet (given-up ones included). */
+  get outstanding(): number {
+    return this.#writtenOut + this.#late.size;
+  }
+
+  /**
+   * At most `n` in-band commands written and unanswered; the rest wait here in order. QEMU with OOB
+   * stops reading once its in-band queue is full, which would hold back `exec-oob` requests too.
+   */
+  setWindow(n: number): void {
+    this.#window = n;
+  }
+
+  /** Takes an id for a request. Give it back with {@link add} or {@link release}. */
+  takeId(): number {
+    return this.#ids.take();
+  }
+
+  /** Gives back an id that was taken and never used. */
+  release(id: number): void {
+    this.#ids.release(id);
+  }
+
+  /** Adds a call; returns the calls to write now (the call itself, or none when it must wait). */
+  add(call: PendingCall): PendingCall[] {
+    this.#calls.set(call.id, call);
+    if (!call.oob && (this.#inBandOut >= this.#window || this.#held.length > 0)) {
+      this.#held.push(call);
+      return [];
+    }
+    this.#markWritten(call);
+    return [call];
+  }
+
+  /**
+   * Gives a call up (timeout, abort) without settling it. One never written is forgotten and its id
+   * reused; a written one keeps its id (and its window slot) until its late reply comes.
+   */
+  abandon(call: PendingCall): void {
+    if (this.#calls.get(call.id) !== call) return;
+    this.#calls.delete(call.id);
+    if (!call.written) {
+      this.#held.splice(this.#held.indexOf(call), 1);
+      this.#ids.release(call.id);
+      return;
+    }
+    this.#writtenOut--;
+    this.#late.set(call.id, call.oob);
+  }
+
+  /** Matches a reply's id: removes its call (or late id) and frees its id and window slot. */
+  match(id: unknown): ReplyMatch {
+    if (typeof id !== 'number') return { kind: 'unknown' };
+    const call = this.#calls.get(id);
+    if (call?.written) {
+      this.#calls.delete(id);
+      this.#writtenOut--;
+      this.#ids.release(id);
+      return { kind: 'call', call, write: this.#answered(call.oob) };
+    }
+    const oob = this.#late.get(id);
+    if (oob === undefined) return { kind: 'unknown' };
+    this.#late.delete(id);
+    this.#ids.release(id);
+    return { kind: 'late', write: this.#answered(oob) };
+  }
+
+  /**
+   * Matches a reply without an id. Every request carries an id, so QEMU leaves it out only when it
+   * could not read a request at all; the reply is then provably the sole written request's when
+   * exactly one is outstanding. With more, it could be any of theirs: `ambiguous`.
+   */
+  matchIdless(): ReplyMatch | { kind: 'ambiguous' } {
+    if (this.outstanding === 0) return { kind: 'unknown' };
+    if (this.outstanding > 1) return { kind: 'ambiguous' };
+    for (const id of this.#late.keys()) return this.match(id);
+    for (const call of this.#calls.values()) if (call.written) return this.match(call.id);
+    return { kind: 'unknown' };
+  }
+
+  /** Removes and returns every live call (the session is over). */
+  drain(): PendingCall[] {
+    const all = [...this.#calls.values()];
+    this.#calls.clear();
+    this.#late.clear();
+    this.#held.length = 0;
+    this.#inBandOut = 0;
+    this.#writtenOut = 0;
+    return all;
+  }
+
+  #markWritten(call: PendingCall): void {
+    call.written = true;
+    this.#writtenOut++;
+    if (!call.oob) this.#inBandOut++;
+  }
+
+  /** A reply came: an in-band one frees a slot, which lets held calls go. */
+  #answered(oob: boolean): PendingCall[] {
+    if (oob) return [];
+    this.#inBandOut--;
+    const out: PendingCall[] = [];
+    while (this.#held.length > 0 && this.#inBandOut < this.#window) {
+      const next = this.#held.shift() as PendingCall;
+      this.#markWritten(next);
+      out.push(next);
+    }
+    return out;
+  }
+}

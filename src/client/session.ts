@@ -1,0 +1,420 @@
+import type { Duplex } from 'node:stream';
+import {
+  QmpConnectionError,
+  QmpError,
+  QmpLimitError,
+  QmpProtocolError,
+  QmpStateError,
+  QmpTimeoutError,
+  QmpUsageError,
+} from '../errors/qmp-error.js';
+import {
+  CLIENT_CLOSE_TIMEOUT_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  MAX_PENDING_COMMANDS,
+  MAX_QUEUED_REQUESTS,
+} from '../limits.js';
+import type { QmpGreeting } from '../protocol/messages.js';
+import { traceAnomaly, traceOut } from '../trace/trace.js';
+import type { QmpAddress } from '../transport/address.js';
+import { connectTransport, type QmpTransport } from '../transport/connect.js';
+import type { JsonObject, JsonValue } from '../wire/json-value.js';
+import { endedCallError } from './call-outcome.js';
+import { Deadline } from './deadline.js';
+import { EventHub } from './event-hub.js';
+import { listenerErrorReporter } from './listener-errors.js';
+import { markHandled } from './mark-handled.js';
+import type { QmpRequestOptions, QmpSessionOptions } from './options.js';
+import { ReplyReader } from './reply-reader.js';
+import { checkArgumentsText, encodeRequest, type RequestSpec } from './request-encoder.js';
+import { checkRequestLimits } from './request-limits.js';
+import { type PendingCall, RequestTracker } from './request-tracker.js';
+import { type QmpRunstate, Runstate } from './runstate.js';
+
+/**
+ * One QMP session over one transport, untyped: the greeting, negotiation, the runstate, the request
+ * path (through a {@link RequestTracker}) and the reply path, and the end of the session, all in one
+ * place. `QmpClient` is the typed facade over it; a pass-through tool (the proxy) uses it directly
+ * for {@link requestText}. A session never outlives its transport: a new connection is a new session.
+ */
+export class QmpSession {
+  readonly label: string;
+  /** Event handlers, iterators and waiters of this session. */
+  readonly events: EventHub;
+  readonly #stream: Duplex;
+  readonly #reader: ReplyReader;
+  readonly #tracker = new RequestTracker();
+  readonly #runstate = new Runstate();
+  readonly #maxPending: number;
+  readonly #maxInFlightInBand: number;
+  readonly #commandTimeoutMs: number | undefined;
+  readonly #closeTimeoutMs: number;
+  readonly #closeHandlers = new Set<(reason: QmpError | undefined) => void>();
+  #greeting: QmpGreeting | undefined;
+  #greetingWaiter: { resolve: (g: QmpGreeting) => void; reject: (e: Error) => void } | undefined;
+  #oob = false;
+  #outBuf = '';
+  #flushScheduled = false;
+  #quitSent = false;
+  #closeReason: QmpError | undefined;
+  readonly #closed: Promise<QmpError | undefined>;
+  #resolveClosed!: (reason: QmpError | undefined) => void;
+
+  constructor(transport: QmpTransport, options: QmpSessionOptions = {}) {
+    this.#stream = transport.stream;
+    this.label = options.label ?? transport.label;
+    this.events = new EventHub(listenerErrorReporter(this.label, options.onListenerError));
+    this.#reader = new ReplyReader(this.label, this.#tracker, this.events, options, {
+      greeting: (g) => {
+        this.#greeting = g;
+        this.#greetingWaiter?.resolve(g);
+        this.#greetingWaiter = undefined;
+      },
+      write: (calls) => this.#queue(calls),
+      fail: (err) => this.#fail(err),
+      ended: () => this.#runstate.state === 'closed',
+    });
+    this.#maxPending = options.maxPendingCommands ?? MAX_PENDING_COMMANDS;
+    this.#maxInFlightInBand = options.maxInFlightInBand ?? MAX_QUEUED_REQUESTS;
+    this.#commandTimeoutMs = options.commandTimeoutMs;
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? CLIENT_CLOSE_TIMEOUT_MS;
+    this.#closed = new Promise((r) => {
+      this.#resolveClosed = r;
+    });
+    transport.outstanding?.watchOutstanding(() => this.#tracker.outstanding);
+    const stream = this.#stream;
+    stream.on('data', (chunk: Buffer | string) =>
+      this.#reader.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, this.#greeting === undefined),
+    );
+    stream.on('end', () => this.#lost(undefined));
+    stream.on('close', () => this.#lost(undefined));
+    stream.on('error', (err: NodeJS.ErrnoException) => this.#lost(err));
+  }
+
+  /**
+   * Connects (see `QmpClient.connect` for the address forms), reads the greeting and negotiates,
+   * all within `timeoutMs`. On failure the transport is closed and nothing is left behind.
+   */
+  static async connect(target: string | QmpAddress | Duplex, options: QmpSessionOptions = {}): Promise<QmpSession> {
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    const remaining = (): number => Math.max(1, deadline - Date.now());
+    const transport = await connectTransport(target, {
+      timeoutMs: remaining(),
+      signal: options.signal,
+      tls: options.tls,
+    });
+    const session = new QmpSession(transport, options);
+    await session.establish(options, remaining);
+    return session;
+  }
+
+  /**
+   * Runs `step` (the greeting and negotiation, or more); if it fails, the session ends with its error
+   * and the transport is destroyed before the error is rethrown.
+   */
+  async establish(options: QmpSessionOptions, remaining: () => number, step?: () => Promise<void>): Promise<void> {
+    try {
+      if (this.#greeting === undefined) await this.#handshake(options, remaining);
+      await step?.();
+    } catch (err) {
+      this.#fail(err instanceof QmpError ? err : new QmpProtocolError(String(err), { cause: err }));
+      throw err;
+    }
+  }
+
+  /** The server's greeting, once read. */
+  get greeting(): QmpGreeting | undefined {
+    return this.#greeting;
+  }
+
+  get state(): QmpRunstate {
+    return this.#runstate.state;
+  }
+
+  get oobEnabled(): boolean {
+    return this.#oob;
+  }
+
+  /** Commands accepted and not yet answered. */
+  get pendingCount(): number {
+    return this.#tracker.size;
+  }
+
+  /** Resolves once the session is over (see `QmpClient.closed`). Never rejects. */
+  get closed(): Promise<QmpError | undefined> {
+    return this.#closed;
+  }
+
+  /** Registers a handler called once when the session ends; returns a function that removes it. */
+  onClose(handler: (reason: QmpError | undefined) => void): () => void {
+    if (this.#runstate.state === 'closed') {
+      queueMicrotask(() => this.#callCloseHandler(handler));
+      return () => {};
+    }
+    this.#closeHandlers.add(handler);
+    return () => this.#closeHandlers.delete(handler);
+  }
+
+  /** Sends a command (`args` a JSON object or undefined) and resolves to its decoded `return`. */
+  request(name: string, args: JsonObject | undefined, options: QmpRequestOptions = {}): Promise<JsonValue> {
+    const spec = { name, args, argsText: undefined, oob: options.oob === true, returnText: false };
+    return markHandled(this.#refuse(name, spec.oob) ?? this.#send(spec, options));
+  }
+
+  /**
+   * Sends a command whose arguments are JSON text already and resolves to the JSON text of its
+   * `return` exactly as the server wrote it (on one line). The text must be exactly one JSON object
+   * (whitespace around it aside): anything else rejects with `QMP_ERR_USAGE` before a byte is sent.
+   * `options.onReply` runs synchronously when the reply is read, before any later message is handled.
+   */
+  requestText(name: string, argumentsJson: string | undefined, options: QmpRequestOptions = {}): Promise<string> {
+    const oob = options.oob === true;
+    const refused = this.#refuse(name, oob, true) ?? checkArgumentsText(name, argumentsJson);
+    const spec = { name, args: undefined, argsText: argumentsJson?.trim(), oob, returnText: true };
+    return markHandled(refused ?? this.#send(spec, options)) as Promise<string>;
+  }
+
+  /**
+   * Closes the session: pending calls reject with `QMP_ERR_CLOSED`, iterators end, the transport is
+   * ended and destroyed once flushed, or after `closeTimeoutMs` if the peer never closes. Idempotent.
+   */
+  async close(): Promise<void> {
+    const state = this.#runstate.state;
+    if (state !== 'closed' && state !== 'closing') {
+      this.#runstate.to('closing');
+      this.#flush();
+      this.#shutdown(undefined, new QmpStateError('QMP_ERR_CLOSED', 'The client was closed', 'closing'));
+      const stream = this.#stream;
+      if (!stream.destroyed) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => stream.destroy(), this.#closeTimeoutMs);
+          stream.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          // Once our last bytes are out nothing more is wanted from the peer.
+          stream.once('finish', () => stream.destroy());
+          stream.end();
+        });
+      }
+    }
+    await this.#closed;
+  }
+
+  async #handshake(options: QmpSessionOptions, remaining: () => number): Promise<void> {
+    const greeting = await new Promise<QmpGreeting>((resolve, reject) => {
+      const deadline = new Deadline(`connecting to ${this.label}`, remaining(), options.signal, (err) =>
+        reject(
+          err instanceof QmpTimeoutError
+            ? new QmpTimeoutError(
+                `No QMP greeting from ${this.label} within ${err.timeoutMs} ms (is another client connected to this monitor? QEMU serves one at a time)`,
+                err.timeoutMs,
+                { code: 'QMP_ERR_CONNECT_TIMEOUT' },
+              )
+            : err,
+        ),
+      );
+      this.#greetingWaiter = {
+        resolve: (g) => {
+          deadline.clear();
+          resolve(g);
+        },
+        reject: (e) => {
+          deadline.clear();
+          reject(e);
+        },
+      };
+      if (this.#closeReason !== undefined || this.#runstate.state === 'closed')
+        this.#greetingWaiter.reject(this.#closeReason ?? this.#disconnected());
+    });
+    if (options.negotiate === false) {
+      this.#runstate.to('ready');
+      return;
+    }
+    this.#runstate.to('negotiating');
+    const enable = options.oob !== false && greeting.QMP.capabilities.includes('oob') ? ['oob'] : [];
+    const spec = {
+      name: 'qmp_capabilities',
+      args: enable.length > 0 ? { enable } : undefined,
+      argsText: undefined,
+      oob: false,
+      returnText: false,
+    };
+    try {
+      await this.#send(spec, { timeoutMs: remaining(), ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (err) {
+      if (!(err instanceof QmpTimeoutError)) throw err;
+      throw new QmpTimeoutError(`Capabilities negotiation with ${this.label} timed out`, err.timeoutMs, {
+        code: 'QMP_ERR_CONNECT_TIMEOUT',
+      });
+    }
+    this.#oob = enable.length > 0;
+    // With OOB on, QEMU stops reading once its in-band queue is full, which would hold back exec-oob.
+    if (this.#oob) this.#tracker.setWindow(this.#maxInFlightInBand);
+    this.#runstate.to('ready');
+  }
+
+  /** Why a command cannot be sent now (a rejected promise), or undefined. */
+  #refuse(name: string, oob: boolean, anyName = false): Promise<never> | undefined {
+    const state = this.#runstate.state;
+    if (state !== 'ready') {
+      const code = state === 'closed' || state === 'closing' ? 'QMP_ERR_CLOSED' : 'QMP_ERR_STATE';
+      const why =
+        code === 'QMP_ERR_CLOSED'
+          ? `the client is ${state}${this.#closeReason ? ` (${this.#closeReason.message})` : ''}`
+          : `the client is still ${state}`;
+      return Promise.reject(new QmpStateError(code, `Cannot execute ${name}: ${why}`, state));
+    }
+    if (typeof name !== 'string' || (name === '' && !anyName))
+      return Promise.reject(new QmpUsageError('execute: the command name must be a non-empty string'));
+    if (oob && !this.#oob) {
+      return Promise.reject(
+        new QmpStateError('QMP_ERR_STATE', `exec-oob ${name}: OOB was not negotiated with ${this.label}`, state),
+      );
+    }
+    return undefined;
+  }
+
+  /** The send path: limits, an id, the encoded line checked against QEMU's input limits, the tracker. */
+  #send(spec: RequestSpec, options: QmpRequestOptions): Promise<JsonValue> {
+    if (this.#tracker.occupied >= this.#maxPending) {
+      return Promise.reject(
+        new QmpLimitError(
+          `Cannot execute ${spec.name}: ${this.#maxPending} commands are already pending (raise the maxPendingCommands option)`,
+          'maxPendingCommands',
+          this.#maxPending,
+        ),
+      );
+    }
+    const id = this.#tracker.takeId();
+    let line: string;
+    try {
+      line = encodeRequest(spec, id);
+    } catch (err) {
+      this.#tracker.release(id);
+      return Promise.reject(err);
+    }
+    const tooBig = checkRequestLimits(spec.name, line);
+    if (tooBig !== undefined) {
+      this.#tracker.release(id);
+      return Promise.reject(tooBig);
+    }
+    return new Promise<JsonValue>((resolve, reject) => {
+      const call: PendingCall = {
+        id,
+        command: spec.name,
+        args: spec.args ?? spec.argsText,
+        oob: spec.oob,
+        line,
+        returnText: spec.returnText,
+        onReply: options.onReply,
+        written: false,
+        deadline: undefined,
+        resolve: (v) => {
+          call.deadline?.clear();
+          resolve(v);
+        },
+        reject: (e) => {
+          call.deadline?.clear();
+          reject(e);
+        },
+      };
+      const timeoutMs = options.timeoutMs ?? this.#commandTimeoutMs;
+      if (timeoutMs !== undefined || options.signal) {
+        let firedNow = false;
+        call.deadline = new Deadline(spec.name, timeoutMs, options.signal, (err) => {
+          firedNow = true;
+          this.#tracker.abandon(call);
+          call.reject(err);
+        });
+        if (firedNow) {
+          this.#tracker.release(id);
+          return;
+        }
+      }
+      const traced: Record<string, unknown> = { [spec.oob ? 'exec-oob' : 'execute']: spec.name };
+      if (spec.args !== undefined) traced['arguments'] = spec.args;
+      traced['id'] = id;
+      traceOut('client', this.label, traced);
+      this.#queue(this.#tracker.add(call));
+    });
+  }
+
+  /** Appends calls to the outgoing buffer; the calls of one tick go in one write. */
+  #queue(calls: PendingCall[]): void {
+    if (calls.length === 0) return;
+    for (const call of calls) {
+      if (call.command === 'quit') this.#quitSent = true;
+      this.#outBuf += call.line;
+    }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const data = this.#outBuf;
+    this.#outBuf = '';
+    if (data === '' || this.#stream.destroyed || !this.#stream.writable) return;
+    this.#stream.write(data);
+  }
+
+  /** A fatal problem: fail everything with `err` and drop the connection. */
+  #fail(err: QmpError): void {
+    this.#shutdown(err);
+    this.#stream.destroy();
+  }
+
+  /** The connection ended or failed. */
+  #lost(err: NodeJS.ErrnoException | undefined): void {
+    const state = this.#runstate.state;
+    if (state === 'closed') return;
+    if (state === 'closing') {
+      this.#shutdown(undefined);
+      return;
+    }
+    // After `quit`, QEMU closes the socket (often with ECONNRESET, the request's newline unread):
+    // that is success, not a failure.
+    this.#shutdown(this.#quitSent ? undefined : this.#disconnected(err));
+    this.#stream.destroy();
+  }
+
+  #disconnected(err?: NodeJS.ErrnoException): QmpConnectionError {
+    const detail = err ? `${err.code ?? 'error'}: ${err.message}` : 'the server closed the connection';
+    return new QmpConnectionError('QMP_ERR_DISCONNECTED', `Lost the connection to ${this.label} (${detail})`, {
+      address: this.label,
+      syscallCode: err?.code,
+      ...(err ? { cause: err } : {}),
+    });
+  }
+
+  /** Settles everything, once; `reason` undefined = a normal end. */
+  #shutdown(reason: QmpError | undefined, pendingError?: QmpError): void {
+    if (this.#runstate.state === 'closed') return;
+    this.#runstate.to('closed');
+    this.#closeReason = reason;
+    const base = pendingError ?? reason;
+    this.#greetingWaiter?.reject(
+      base ?? new QmpConnectionError('QMP_ERR_DISCONNECTED', `${this.label} closed before greeting`),
+    );
+    this.#greetingWaiter = undefined;
+    for (const call of this.#tracker.drain()) {
+      if (call.command === 'quit' && call.written && base === undefined) call.resolve({});
+      else call.reject(endedCallError(call, base, this.label));
+    }
+    this.events.end(base ?? new QmpConnectionError('QMP_ERR_DISCONNECTED', `The session with ${this.label} ended`));
+    for (const h of [...this.#closeHandlers]) this.#callCloseHandler(h);
+    this.#closeHandlers.clear();
+    this.#resolveClosed(reason);
+  }
+
+  #callCloseHandler(h: (reason: QmpError | undefined) => void): void {
+    try {
+      h(this.#closeReason);
+    } catch (err) {
+      traceAnomaly('client', this.label, `close handler threw: ${String(err)}`, err);
+    }
+  }
+}
