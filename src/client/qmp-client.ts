@@ -17,7 +17,14 @@ import {
   MAX_PENDING_COMMANDS,
   MAX_QUEUED_REQUESTS,
 } from '../limits.js';
-import type { QmpCommandMap, QmpEventMap, QmpExecuteParams, QmpReturnsOf } from '../protocol/command-map.js';
+import type {
+  QmpCommandMap,
+  QmpEventDataOf,
+  QmpEventMap,
+  QmpEventOf,
+  QmpExecuteParams,
+  QmpReturnsOf,
+} from '../protocol/command-map.js';
 import { isErrorReply, isEvent, isGreeting, isJsonObject, isReturn } from '../protocol/guards.js';
 import type { QmpEvent, QmpGreeting } from '../protocol/messages.js';
 import type { Commands as Qemu72Commands, Events as Qemu72Events } from '../qapi/7.2/index.js';
@@ -87,10 +94,9 @@ export interface QmpExecuteOptions {
   signal?: AbortSignal;
 }
 
-type EventData<E, K extends keyof E> = E[K] extends undefined ? JsonObject : E[K];
+type EventData<E, K extends keyof E> = QmpEventDataOf<E, K>;
 
-/** An event as delivered, typed by its name. */
-export type QmpEventOf<E, K extends keyof E> = QmpEvent<EventData<E, K>> & { event: K };
+export type { QmpEventOf } from '../protocol/command-map.js';
 
 const QUIT_COMMANDS = new Set(['quit']);
 const STALL_NUDGE_FIRST_MS = 2;
