@@ -53,7 +53,7 @@ const JSON_TYPE_TS: Readonly<Record<string, string>> = {
 };
 
 /** Names the generated file defines itself; schema types with these names get a trailing `_`. */
-const RESERVED = new Set(['Commands', 'Events', 'CommandName', 'EventName']);
+const RESERVED: ReadonlySet<string> = new Set(['Commands', 'Events', 'CommandName', 'EventName']);
 
 /**
  * Prints a schema as TypeScript declarations: a `Commands` map (name → `{ args, returns }`), an
