@@ -18,8 +18,8 @@ import {
   MAX_QUEUED_REQUESTS,
 } from '../limits.js';
 import type {
+  EventData,
   QmpCommandMap,
-  QmpEventDataOf,
   QmpEventMap,
   QmpEventOf,
   QmpExecuteParams,
@@ -93,8 +93,6 @@ export interface QmpExecuteOptions {
   /** Aborts the call (`QMP_ERR_ABORTED`). If it was already sent, the command may still run in QEMU. */
   signal?: AbortSignal;
 }
-
-type EventData<E, K extends keyof E> = QmpEventDataOf<E, K>;
 
 export type { QmpEventOf } from '../protocol/command-map.js';
 

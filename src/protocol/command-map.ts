@@ -67,6 +67,9 @@ export type QmpExecuteParams<S, O> =
  */
 export type QmpEventDataOf<E, K extends keyof E> = [E[K]] extends [undefined] ? undefined : Exclude<E[K], undefined>;
 
+/** The same as {@link QmpEventDataOf} (the name the client's option types use). */
+export type EventData<E, K extends keyof E> = QmpEventDataOf<E, K>;
+
 /** An event without members: QEMU sends no `data` (`{"event": "STOP", "timestamp": ...}`). */
 export interface QmpDatalessEvent<K> {
   event: K;
