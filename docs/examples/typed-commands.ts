@@ -1,18 +1,10 @@
-// The generated QEMU 7.2 types in use: a typed `execute` and `on` over the Commands and Events maps.
-// `QmpClient<Commands, Events>` has exactly these signatures; this example declares them itself so
-// it compiles on its own (run: node dist/docs/examples/typed-commands.js).
-import type { QmpExecuteParams, QmpReturnsOf } from '../../src/protocol/index.js';
-import type { BlockdevAddArguments, CommandName, Commands, EventName, Events } from '../../src/qapi/7.2/index.js';
+// The generated QEMU 7.2 types in use through the client: `QmpClient` defaults to the 7.2 `Commands`
+// and `Events` maps, so `execute` and the event API are typed by them (run:
+// node dist/docs/examples/typed-commands.js).
+import type { QmpClient } from '../../src/client/index.js';
+import type { BlockdevAddArguments } from '../../src/qapi/7.2/index.js';
 
-interface TypedQmp {
-  execute<K extends CommandName>(
-    name: K,
-    ...params: QmpExecuteParams<Commands[K], { timeoutMs?: number }>
-  ): Promise<QmpReturnsOf<Commands[K]>>;
-  on<K extends EventName>(name: K, listener: (data: Events[K]) => void): void;
-}
-
-export async function example(qmp: TypedQmp): Promise<void> {
+export async function example(qmp: QmpClient): Promise<void> {
   const status = await qmp.execute('query-status'); // StatusInfo
   if (status.status === 'paused') await qmp.execute('cont'); // no arguments: none may be given
 
@@ -29,6 +21,13 @@ export async function example(qmp: TypedQmp): Promise<void> {
   const size = first?.inserted?.image['virtual-size'];
   if (typeof size === 'bigint') console.log(`huge disk: ${size} bytes`);
 
-  qmp.on('DEVICE_TRAY_MOVED', (data) => console.log(`${data.id}: tray ${data['tray-open'] ? 'open' : 'closed'}`));
-  qmp.on('STOP', (data) => console.log('stopped', data)); // data: undefined
+  // An event with members always carries `data`; one without (STOP) has none.
+  qmp.on('DEVICE_TRAY_MOVED', (ev) => console.log(`${ev.data.id}: tray ${ev.data['tray-open'] ? 'open' : 'closed'}`));
+  qmp.on('STOP', (ev) => console.log('stopped at', ev.timestamp.seconds)); // ev.data: undefined
+  const done = await qmp.waitForEvent('BLOCK_JOB_COMPLETED', { match: { device: 'job0' }, timeoutMs: 60_000 });
+  if (done.data.error !== undefined) console.log(`job0 failed: ${done.data.error}`);
+
+  // A misspelled name is a compile error that names it:
+  // qmp.execute('query-statuss')
+  //   Argument of type '"query-statuss"' is not assignable to parameter of type '"add-fd" | ... | "yank"'.
 }

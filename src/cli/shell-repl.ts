@@ -7,6 +7,7 @@ import type { QmpEvent } from '../protocol/messages.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
 import type { CliIo } from './cli-io.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
+import { readlineRedrawRows } from './readline-rows.js';
 import { renderJson } from './render-json.js';
 import { hmpCompletions, ShellCompleter } from './shell-completer.js';
 import type { ShellConnection, ShellReply } from './shell-connection.js';
@@ -370,10 +371,9 @@ export class ShellRepl {
     cursorTo(stdout, 0);
     clearScreenDown(stdout);
     out.write(`${text}\n`);
-    // Before redrawing, readline moves up by the row count it recorded at its last redraw (which
-    // lags behind after a paste); give it exactly those rows so the prompt lands below the text.
-    const recorded = (rl as unknown as { prevRows?: unknown }).prevRows;
-    stdout.write('\n'.repeat(typeof recorded === 'number' ? recorded : rows));
+    // Before redrawing, readline moves up by the rows it recorded at its last redraw: give it exactly
+    // those rows so the prompt lands below the text.
+    stdout.write('\n'.repeat(readlineRedrawRows(rl, rows)));
     rl.prompt(true);
   }
 

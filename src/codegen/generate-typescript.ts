@@ -53,13 +53,14 @@ const JSON_TYPE_TS: Readonly<Record<string, string>> = {
 };
 
 /** Names the generated file defines itself; schema types with these names get a trailing `_`. */
-const RESERVED = new Set(['Commands', 'Events', 'CommandName', 'EventName']);
+const RESERVED: ReadonlySet<string> = new Set(['Commands', 'Events', 'CommandName', 'EventName']);
 
 /**
  * Prints a schema as TypeScript declarations: a `Commands` map (name → `{ args, returns }`), an
  * `Events` map (name → data), and one declaration per named type. Types only, no runtime code, no
  * imports. Commands without arguments have `args: undefined`; commands that return nothing have
- * `returns: Record<string, never>` (QEMU answers `{}`); events without data map to `undefined`.
+ * `returns: Record<string, never>` (QEMU answers `{}`); events without members map to `undefined`
+ * (QEMU sends them without `data`), every other event to its `data` type (QEMU always sends it).
  * The output depends only on the schema's names, never on introspection's numbering.
  */
 export function generateTypeScript(schema: QapiSchema, options: GenerateTypeScriptOptions = {}): string {
@@ -101,7 +102,13 @@ class Printer {
     out.push('export interface Commands {\n');
     for (const c of commands) out.push(this.#command(c));
     out.push('}\n\n');
-    out.push('/** Every event: its `data` (`undefined` when it has none). */\n');
+    out.push(
+      '/**\n',
+      ' * Every event: its `data`. QEMU sends `data` with every event that has members (an object even\n',
+      ' * when all of them are optional) and never with one that has none (`undefined` here), so a typed\n',
+      ' * client makes `data` required or absent by this map.\n',
+      ' */\n',
+    );
     out.push('export interface Events {\n');
     for (const e of events) out.push(this.#event(e));
     out.push('}\n\n');

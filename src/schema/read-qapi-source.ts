@@ -28,7 +28,7 @@ const META = ['enum', 'struct', 'union', 'alternate', 'command', 'event'] as con
 type Meta = (typeof META)[number];
 
 /** QAPI's built-in enum of JSON types, defined when a schema refers to it without defining it. */
-const QTYPE_VALUES = ['none', 'qnull', 'qnum', 'qstring', 'qdict', 'qlist', 'qbool'];
+const QTYPE_VALUES: readonly string[] = ['none', 'qnull', 'qnum', 'qstring', 'qdict', 'qlist', 'qbool'];
 
 interface Pending {
   readonly meta: Meta;

@@ -50,7 +50,7 @@ export interface SimConfig {
 }
 
 /** Options QEMU users pass that change nothing the simulator shows. */
-const IGNORED_WITH_ARG = new Set([
+const IGNORED_WITH_ARG: ReadonlySet<string> = new Set([
   '-display',
   '-m',
   '-accel',
@@ -73,7 +73,7 @@ const IGNORED_WITH_ARG = new Set([
   '-bios',
   '-pidfile',
 ]);
-const IGNORED_FLAGS = new Set([
+const IGNORED_FLAGS: ReadonlySet<string> = new Set([
   '-nographic',
   '-enable-kvm',
   '-daemonize',
@@ -83,7 +83,7 @@ const IGNORED_FLAGS = new Set([
   '-sandbox',
 ]);
 
-const MACHINES = new Map<string, string>([
+const MACHINES: ReadonlyMap<string, string> = new Map<string, string>([
   ['pc', 'pc'],
   ['pc-i440fx-7.2', 'pc'],
   ['q35', 'q35'],

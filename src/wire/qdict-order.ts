@@ -1,28 +1,37 @@
 import { QDICT_BUCKETS } from '../limits.js';
 
+/** Stateless (no streaming): sharing it between users is safe. */
 const encoder = new TextEncoder();
 
-/**
- * The bucket of `key` in QEMU's QDict hash table (512 buckets): the gdbm/tdb-style hash of
- * qobject/qdict.c, in unsigned 32-bit arithmetic over the key's UTF-8 bytes.
- */
-export function qdictHash(key: string): number {
-  const bytes = encoder.encode(key);
-  let v = Math.imul(0x238f13af, bytes.length) >>> 0;
-  for (let i = 0; i < bytes.length; i++) v = (v + ((bytes[i]! << ((i * 5) % 24)) >>> 0)) >>> 0;
+/** The tdb hash from the sum of the shifted bytes and the byte count. */
+function finish(sum: number, length: number): number {
+  const v = (sum + Math.imul(0x238f13af, length)) >>> 0;
   return ((Math.imul(1103515243, v) + 12345) >>> 0) % QDICT_BUCKETS;
 }
 
-const cache = new Map<string, number>();
+/** The hash over the UTF-8 bytes of a key that is not all ASCII. */
+function hashBytes(bytes: Uint8Array): number {
+  let v = 0;
+  for (let i = 0; i < bytes.length; i++) v = (v + ((bytes[i]! << ((i * 5) % 24)) >>> 0)) >>> 0;
+  return finish(v, bytes.length);
+}
 
-function bucket(key: string): number {
-  let b = cache.get(key);
-  if (b === undefined) {
-    b = qdictHash(key);
-    // Bounded: QMP uses a few thousand distinct keys; arbitrary client keys must not grow it forever.
-    if (cache.size < 65536) cache.set(key, b);
+/**
+ * The bucket of `key` in QEMU's QDict hash table (512 buckets): the gdbm/tdb-style hash of
+ * qobject/qdict.c, in unsigned 32-bit arithmetic over the key's UTF-8 bytes (byte `i` shifted left by
+ * `i * 5 % 24`). ASCII keys (all of QMP's names) are hashed straight from the string, so no cache is
+ * needed to make it cheap; other keys are encoded first.
+ */
+export function qdictHash(key: string): number {
+  let v = 0;
+  let shift = 0;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) return hashBytes(encoder.encode(key));
+    v = (v + ((c << shift) >>> 0)) >>> 0;
+    shift = shift >= 19 ? shift - 19 : shift + 5;
   }
-  return b;
+  return finish(v, key.length);
 }
 
 /**
@@ -31,7 +40,7 @@ function bucket(key: string): number {
  */
 export function qdictOrder(keys: readonly string[]): string[] {
   if (keys.length < 2) return [...keys];
-  const idx = keys.map((k, i) => ({ k, i, b: bucket(k) }));
+  const idx = keys.map((k, i) => ({ k, i, b: qdictHash(k) }));
   idx.sort((x, y) => x.b - y.b || y.i - x.i);
   return idx.map((x) => x.k);
 }

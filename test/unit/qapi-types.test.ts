@@ -2,7 +2,8 @@
 // with a ts-expect-error directive must fail to compile (tsc reports an unused directive otherwise).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { QmpCommandMap, QmpEventMap, QmpExecuteParams, QmpReturnsOf } from '../../src/protocol/index.js';
+import type { QmpClient } from '../../src/client/index.js';
+import type { QmpCommandMap, QmpEventMap } from '../../src/protocol/index.js';
 import type {
   BlockdevAddArguments,
   BlockInfo,
@@ -22,75 +23,71 @@ function assertType<T extends true>(): T | undefined {
 // The maps satisfy the client's and server's constraints.
 assertType<Commands extends QmpCommandMap<Commands> ? true : false>();
 assertType<Events extends QmpEventMap<Events> ? true : false>();
+assertType<CommandName extends keyof Commands ? (keyof Commands extends CommandName ? true : false) : false>();
+assertType<EventName extends keyof Events ? (keyof Events extends EventName ? true : false) : false>();
 
-// What a typed execute looks like (the client's signature, declared here without a client).
-declare function execute<K extends CommandName>(
-  name: K,
-  ...params: QmpExecuteParams<Commands[K], { timeoutMs?: number }>
-): Promise<QmpReturnsOf<Commands[K]>>;
-declare function on<K extends EventName>(name: K, listener: (data: Events[K]) => void): void;
-
-async function compileOnly(): Promise<void> {
-  const status = await execute('query-status');
+// Checked through the real client type (its defaults are the 7.2 maps).
+async function compileOnly(client: QmpClient<Commands, Events>): Promise<void> {
+  const status = await client.execute('query-status');
   assertType<Equal<typeof status, StatusInfo>>();
   const running: boolean = status.running;
   void running;
   // @ts-expect-error status is a string-literal union of run states
   const bad: 'flying' = status.status;
   void bad;
-  const blocks: BlockInfo[] = await execute('query-block');
+  const blocks: BlockInfo[] = await client.execute('query-block');
   void blocks;
-  await execute('eject', { id: 'ide1-cd0', force: true });
+  await client.execute('eject', { id: 'ide1-cd0', force: true });
   // @ts-expect-error eject's id is a string
-  await execute('eject', { id: 5 });
+  await client.execute('eject', { id: 5 });
   // @ts-expect-error unknown member
-  await execute('eject', { id: 'cd', forceful: true });
+  await client.execute('eject', { id: 'cd', forceful: true });
   // @ts-expect-error no such command
-  await execute('query-nonsense');
+  await client.execute('query-nonsense');
   // @ts-expect-error human-monitor-command needs its arguments
-  await execute('human-monitor-command');
-  const hmp: string = await execute('human-monitor-command', { 'command-line': 'info status' });
+  await client.execute('human-monitor-command');
+  const hmp: string = await client.execute('human-monitor-command', { 'command-line': 'info status' });
   void hmp;
   // Empty returns are Record<string, never>.
-  const stopped = await execute('stop');
+  const stopped = await client.execute('stop');
   assertType<Equal<typeof stopped, Record<string, never>>>();
 
   // Flat unions narrow on the discriminator.
   const add: BlockdevAddArguments = { driver: 'qcow2', 'node-name': 'disk0', file: 'file0' };
-  await execute('blockdev-add', add);
-  await execute('blockdev-add', { driver: 'null-co', 'node-name': 'n', size: 1024n ** 3n });
+  await client.execute('blockdev-add', add);
+  await client.execute('blockdev-add', { driver: 'null-co', 'node-name': 'n', size: 1024n ** 3n });
   // @ts-expect-error qcow2 needs `file`
-  await execute('blockdev-add', { driver: 'qcow2', 'node-name': 'disk0' });
+  await client.execute('blockdev-add', { driver: 'qcow2', 'node-name': 'disk0' });
   // @ts-expect-error `filename` belongs to the file driver, not null-co
-  await execute('blockdev-add', { driver: 'null-co', filename: '/tmp/x' });
+  await client.execute('blockdev-add', { driver: 'null-co', filename: '/tmp/x' });
   // @ts-expect-error not a driver
-  await execute('blockdev-add', { driver: 'floppy-disk' });
+  await client.execute('blockdev-add', { driver: 'floppy-disk' });
   const narrow = (a: BlockdevAddArguments): string => (a.driver === 'file' ? a.filename : a.driver);
   void narrow;
   // Alternates: an inline definition or a node name.
-  await execute('blockdev-add', { driver: 'raw', file: { driver: 'file', filename: '/tmp/x' } });
+  await client.execute('blockdev-add', { driver: 'raw', file: { driver: 'file', filename: '/tmp/x' } });
   // @ts-expect-error the alternate takes an object or a string, not a number
-  await execute('blockdev-add', { driver: 'raw', file: 5 });
+  await client.execute('blockdev-add', { driver: 'raw', file: 5 });
 
   // 64-bit integers come back as number | bigint.
-  const kvm = await execute('query-balloon');
+  const kvm = await client.execute('query-balloon');
   assertType<Equal<typeof kvm.actual, number | bigint>>();
   // @ts-expect-error a 64-bit integer may be a bigint
   const actual: number = kvm.actual;
   void actual;
 
   // Events.
-  on('STOP', (data) => assertType<Equal<typeof data, undefined>>());
-  on('BLOCK_IO_ERROR', (data) => {
+  client.on('STOP', ({ data }) => assertType<Equal<typeof data, undefined>>());
+  client.on('BLOCK_IO_ERROR', ({ data }) => {
     const op: 'read' | 'write' = data.operation;
     void op;
   });
-  on('DEVICE_TRAY_MOVED', (data) => {
+  client.on('DEVICE_TRAY_MOVED', ({ data }) => {
     const open: boolean = data['tray-open'];
     void open;
   });
   // @ts-expect-error no such event
-  on('NOT_AN_EVENT', () => {});
+  client.on('NOT_AN_EVENT', () => {});
 }
 void compileOnly;
 

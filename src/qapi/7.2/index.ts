@@ -617,7 +617,11 @@ export interface Commands {
   'yank': { args: YankArguments; returns: Record<string, never> };
 }
 
-/** Every event: its `data` (`undefined` when it has none). */
+/**
+ * Every event: its `data`. QEMU sends `data` with every event that has members (an object even
+ * when all of them are optional) and never with one that has none (`undefined` here), so a typed
+ * client makes `data` required or absent by this map.
+ */
 export interface Events {
   /** `ACPI_DEVICE_OST` */
   ACPI_DEVICE_OST: AcpiDeviceOstData;
