@@ -422,7 +422,7 @@ for (const [how, kill, expected] of DEATHS) {
       const waiters: Promise<unknown>[] = [
         qmp.waitForEvent('SHUTDOWN'),
         qmp.waitForEvent('STOP', { match: { never: true } as never }),
-        qmp.waitForEvent('RESUME', { timeoutMs: 60_000 }),
+        qmp.waitForEvent('POWERDOWN', { timeoutMs: 60_000 }),
       ];
       const it = qmp.events({ names: ['STOP', 'RESUME'] });
       const pendingNext = it.next();
