@@ -27,7 +27,14 @@ const r = spawnSync(
   // A per-test ceiling: a hung test fails in minutes instead of holding CI until its deadline.
   // Strict unhandled rejections: a promise the library leaves rejected with no handler fails the run,
   // as it would kill a user's process.
-  ['--unhandled-rejections=strict', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', '--test-reporter=spec', ...files],
+  [
+    '--unhandled-rejections=strict',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-timeout=240000',
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);
