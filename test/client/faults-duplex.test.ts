@@ -180,10 +180,10 @@ test('ids: under seeded churn with aborts, no request reuses an id the server ha
       await loopTurns(1);
     }
   }
+  assert.deepEqual(violations, [], `seed ${seed}`);
   for (const req of unanswered.values()) fake.reply(req, { n: req.arguments?.['n'] });
   unanswered.clear();
   await deadline(Promise.all(calls.map((c) => c.settled)), LIMIT_MS, 'every call settled');
-  assert.deepEqual(violations, [], `seed ${seed}`);
   assert.deepEqual(wrong, [], `seed ${seed}`);
   assert.equal(qmp.pendingCount, 0);
   await qmp.close();
