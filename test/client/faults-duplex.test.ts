@@ -268,6 +268,23 @@ test('onClose: each handler once with the reason, late registration too; unsubsc
   }
 });
 
+test('after close() no event reaches handlers or iterators, even one the peer sent before it saw the end', async () => {
+  const { fake } = holdingFake();
+  const qmp = await QmpClient.connect(fake.client, { timeoutMs: LIMIT_MS });
+  const seen: string[] = [];
+  qmp.on('*', (e) => seen.push(`${e.event} while ${qmp.state}`));
+  const it = qmp.events();
+  const resumed = qmp.waitForEvent('RESUME', { timeoutMs: LIMIT_MS });
+  fake.event('RESUME');
+  await deadline(resumed, LIMIT_MS, 'RESUME');
+  const closing = qmp.close();
+  fake.event('STOP');
+  await deadline(closing, LIMIT_MS, 'close()');
+  assert.deepEqual(seen, ['RESUME while ready']);
+  assert.equal((await deadline(it.next(), LIMIT_MS, 'iterator')).value?.event, 'RESUME');
+  assert.deepEqual(await deadline(it.next(), LIMIT_MS, 'iterator end'), { value: undefined, done: true });
+});
+
 /**
  * A peer that answers negotiation, then stops reading (write callbacks never run) and never
  * finishes its side: only destroying the stream ends it.
