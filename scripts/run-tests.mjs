@@ -25,7 +25,16 @@ const concurrency = process.env.QMPKIT_TEST_CONCURRENCY ?? '2';
 const r = spawnSync(
   process.execPath,
   // A per-test ceiling: a hung test fails in minutes instead of holding CI until its deadline.
-  ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', '--test-reporter=spec', ...files],
+  // Strict unhandled rejections: a promise the library leaves rejected with no handler fails the run,
+  // as it would kill a user's process.
+  [
+    '--unhandled-rejections=strict',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-timeout=240000',
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);
