@@ -187,27 +187,10 @@ test('the layer table in docs/architecture.md has a row for every folder of src/
   }
 });
 
-/**
- * Known debt, each entry exact: the server's handler context names `QmpServer` while the server names
- * the handler types. It goes with the narrow handler context; an entry that no longer occurs fails
- * the test, so the list cannot outlive the cycle.
- */
-const KNOWN_CYCLES: readonly string[] = [
-  'import cycle: server/qmp-server-options.ts -> server/qmp-server.ts -> server/qmp-server-options.ts',
-];
-
 test('every import in src/ follows the layer table, and no files import each other in a cycle', () => {
   assert.ok(walk(SRC).length > 10, 'found the sources');
   const problems = check(SRC, RULES);
-  assert.deepEqual(
-    problems.filter((p) => !KNOWN_CYCLES.includes(p)),
-    [],
-  );
-  assert.deepEqual(
-    KNOWN_CYCLES.filter((c) => !problems.includes(c)),
-    [],
-    'a known cycle is gone: remove it from KNOWN_CYCLES',
-  );
+  assert.deepEqual(problems, []);
 });
 
 test('a tree that follows the rules passes (comments are not imports, lazy imports downward are fine)', () => {

@@ -19,7 +19,7 @@ export interface ReplyReaderHooks {
   write(calls: PendingCall[]): void;
   /** The session must end with `err`: nothing read after can be trusted. */
   fail(err: QmpError): void;
-  /** True once the session is over: stop handling the rest of a chunk. */
+  /** True once the session is over or closing: the rest of the input is not handled. */
   ended(): boolean;
 }
 
@@ -55,6 +55,8 @@ export class ReplyReader {
 
   /** Handles one chunk from the transport. */
   push(chunk: Buffer, awaitingGreeting: boolean): void {
+    // Once the user closed the session, nothing the peer still sends may reach a handler.
+    if (this.#hooks.ended()) return;
     this.#awaitingGreeting = awaitingGreeting;
     let items: ReturnType<JsonSplitter['push']>;
     try {

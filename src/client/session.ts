@@ -72,7 +72,7 @@ export class QmpSession {
       },
       write: (calls) => this.#queue(calls),
       fail: (err) => this.#fail(err),
-      ended: () => this.#runstate.state === 'closed',
+      ended: () => this.#runstate.state === 'closed' || this.#runstate.state === 'closing',
     });
     this.#maxPending = options.maxPendingCommands ?? MAX_PENDING_COMMANDS;
     this.#maxInFlightInBand = options.maxInFlightInBand ?? MAX_QUEUED_REQUESTS;

@@ -11,11 +11,15 @@ import { checkRequest } from './check-request.js';
 import { CAPABILITIES_ENTRY, type QmpCommandTable } from './command-table.js';
 import type { QmpDispatchTarget, QmpQueuedInput } from './dispatch-strategies.js';
 import { negotiate } from './negotiation.js';
-import type { QmpServer } from './qmp-server.js';
 import { bare, describeThrown, errorReply, type QmpOutcome, returnReply, writeReply } from './reply.js';
 import type { QmpServerSessionImpl } from './session.js';
 import { numberKind, toHandlerValue, toSchemaValue } from './to-handler-value.js';
-import type { QmpCommandContext, QmpServerSchema } from './types.js';
+import type { QmpCommandContext, QmpServerHandle, QmpServerSchema } from './types.js';
+
+/** What the dispatcher needs of its server: the handlers' view of it, and the preconfig flag. */
+export interface QmpDispatchServer<E extends QmpEventMap<E>> extends QmpServerHandle<E> {
+  readonly preconfig: boolean;
+}
 
 // QEMU's preconfig refusal (qmp_command_available in qapi/qmp-dispatch.c).
 const preconfigRefused = (name: string): string =>
@@ -38,11 +42,11 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 export class QmpDispatcher<C extends QmpCommandMap<C> = UntypedCommands, E extends QmpEventMap<E> = UntypedEvents>
   implements QmpDispatchTarget<QmpServerSessionImpl, QmpOutcome>
 {
-  readonly #server: QmpServer<C, E>;
+  readonly #server: QmpDispatchServer<E>;
   readonly #table: QmpCommandTable;
   readonly #schema: QmpServerSchema | undefined;
 
-  constructor(server: QmpServer<C, E>, table: QmpCommandTable, schema: QmpServerSchema | undefined) {
+  constructor(server: QmpDispatchServer<E>, table: QmpCommandTable, schema: QmpServerSchema | undefined) {
     this.#server = server;
     this.#table = table;
     this.#schema = schema;

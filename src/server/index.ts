@@ -14,6 +14,7 @@ export { QmpMonitor, type QmpMonitorEvents } from './qmp-monitor.js';
 export { QmpServer } from './qmp-server.js';
 export type {
   QmpCommandContext,
+  QmpServerHandle,
   QmpCommandHandler,
   QmpEmitParams,
   QmpFallbackHandler,

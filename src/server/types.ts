@@ -11,7 +11,6 @@ import type {
 import type { QValue, RawJson } from '../wire/index.js';
 import type { QmpDispatchStrategy } from './dispatch-strategies.js';
 import type { QmpEventThrottleRule } from './qmp-event-throttle.js';
-import type { QmpServer } from './qmp-server.js';
 
 /**
  * What the server needs from a QAPI schema to check arguments like QEMU's generated unmarshallers.
@@ -37,7 +36,7 @@ export interface QmpNumberKind {
   value: number | bigint;
 }
 
-/** Options of a {@link QmpServer}. Every limit defaults to QEMU 7.2's value (see `docs/limits.md`). */
+/** Options of a `QmpServer`. Every limit defaults to QEMU 7.2's value (see `docs/limits.md`). */
 export interface QmpServerOptions {
   /** Version in the greeting (and for a `query-version` handler). Default: 7.2.22 with package `""`. */
   version?: QmpVersionInfo;
@@ -94,7 +93,7 @@ export interface QmpServeOptions {
   capabilities?: readonly QmpCapability[];
 }
 
-/** Per-command options given to {@link QmpServer.register}. */
+/** Per-command options given to `QmpServer.register`. */
 export interface QmpRegisterOptions {
   /** The command may be sent with `exec-oob` (schema `allow-oob`). Default: the schema's, else false. */
   allowOob?: boolean;
@@ -105,7 +104,7 @@ export interface QmpRegisterOptions {
 }
 
 /**
- * One client connection as server code sees it: returned by {@link QmpServer.serve}, by a monitor
+ * One client connection as server code sees it: returned by `QmpServer.serve`, by a monitor
  * ({@link QmpMonitor.session}) and given to handlers as `ctx.session`. It is also the identity of
  * the connection: use it as a map key to keep per-client state.
  */
@@ -145,6 +144,14 @@ export interface QmpServerSession {
   off(event: 'close', listener: (reason: Error | undefined) => void): this;
 }
 
+/** The part of the server a handler sees (a `QmpServer` is one). */
+export interface QmpServerHandle<E extends QmpEventMap<E> = UntypedEvents> {
+  /** Sends an event to every negotiated client, as `QmpServer.emit` does. */
+  emit<K extends keyof E & string>(event: K, ...data: QmpEmitParams<E[K]>): void;
+  /** Closes the server: listeners, monitors and sessions. */
+  close(): Promise<void>;
+}
+
 /** What a handler gets besides its arguments. */
 export interface QmpCommandContext<
   C extends QmpCommandMap<C> = UntypedCommands,
@@ -152,8 +159,8 @@ export interface QmpCommandContext<
 > {
   /** The connection the request came from. */
   readonly session: QmpServerSession;
-  /** The server (e.g. to `emit` events). */
-  readonly server: QmpServer<C, E>;
+  /** The server as a handler needs it: to `emit` events, or to `close` it (after `quit`'s reply). */
+  readonly server: QmpServerHandle<E>;
   /** The command name as sent. */
   readonly command: string;
   /** The request's `id` as QEMU parsed it (`undefined` when absent); echoed in the reply. */
