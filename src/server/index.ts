@@ -14,7 +14,6 @@ export { QmpMonitor, type QmpMonitorEvents } from './qmp-monitor.js';
 export { QmpServer } from './qmp-server.js';
 export type {
   QmpCommandContext,
-  QmpServerHandle,
   QmpCommandHandler,
   QmpEmitParams,
   QmpFallbackHandler,
@@ -24,6 +23,7 @@ export type {
   QmpNumberKind,
   QmpRegisterOptions,
   QmpServeOptions,
+  QmpServerHandle,
   QmpServerOptions,
   QmpServerSchema,
   QmpServerSession,

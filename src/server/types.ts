@@ -154,7 +154,7 @@ export interface QmpServerHandle<E extends QmpEventMap<E> = UntypedEvents> {
 
 /** What a handler gets besides its arguments. */
 export interface QmpCommandContext<
-  C extends QmpCommandMap<C> = UntypedCommands,
+  _C extends QmpCommandMap<_C> = UntypedCommands,
   E extends QmpEventMap<E> = UntypedEvents,
 > {
   /** The connection the request came from. */
