@@ -66,7 +66,9 @@ interface Fixture {
 
 async function withTlsProxy(options: Partial<QmpProxyOptions>, body: (fx: Fixture) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-stls-'));
-  const sim = await startSimulator({ argv: ['-machine', 'none', '-qmp', `unix:${join(dir, 'q.sock')},server=on,wait=off`] });
+  const sim = await startSimulator({
+    argv: ['-machine', 'none', '-qmp', `unix:${join(dir, 'q.sock')},server=on,wait=off`],
+  });
   let proxy: QmpProxy | undefined;
   try {
     makePki(dir);
@@ -101,19 +103,22 @@ function ownerConnect(fx: Fixture): Promise<QmpClient> {
   });
 }
 
-test('sockets that close or stall before the handshake are reclaimed; the owner still gets in', { timeout: 60000 }, () =>
-  withTlsProxy({ handshakeTimeoutMs: 1000 }, async (fx) => {
-    const n = 40;
-    const socks = await Promise.all(Array.from({ length: n }, () => rawSocket(fx.port)));
-    // Half hang up at once (the CLOSE-WAIT leak), half say nothing (reclaimed by the deadline).
-    for (const s of socks.slice(0, n / 2)) s.end();
-    await Promise.all(socks.map((s) => closed(s, 20000)));
-    await until(() => fx.proxy.connectionCount === 0, 10000, 'every handshaking socket to be reclaimed');
-    const qmp = await ownerConnect(fx);
-    assert.equal((await qmp.execute('query-status')).status, 'running');
-    assert.equal(fx.proxy.connectionCount, 1);
-    await qmp.close();
-  }),
+test(
+  'sockets that close or stall before the handshake are reclaimed; the owner still gets in',
+  { timeout: 60000 },
+  () =>
+    withTlsProxy({ handshakeTimeoutMs: 1000 }, async (fx) => {
+      const n = 40;
+      const socks = await Promise.all(Array.from({ length: n }, () => rawSocket(fx.port)));
+      // Half hang up at once (the CLOSE-WAIT leak), half say nothing (reclaimed by the deadline).
+      for (const s of socks.slice(0, n / 2)) s.end();
+      await Promise.all(socks.map((s) => closed(s, 20000)));
+      await until(() => fx.proxy.connectionCount === 0, 10000, 'every handshaking socket to be reclaimed');
+      const qmp = await ownerConnect(fx);
+      assert.equal((await qmp.execute('query-status')).status, 'running');
+      assert.equal(fx.proxy.connectionCount, 1);
+      await qmp.close();
+    }),
 );
 
 test('handshaking sockets count against maxClients: at the limit, one past it', { timeout: 60000 }, () =>
@@ -128,7 +133,7 @@ test('handshaking sockets count against maxClients: at the limit, one past it', 
     await closed(fourth, 10000);
     const refused = fx.notices.filter((x) => x.kind === 'client-refused');
     assert.equal(refused.length, refusedBefore + 1);
-    assert.match(refused.at(-1)?.kind === 'client-refused' ? refused.at(-1)?.reason ?? '' : '', /maxClients/);
+    assert.match(refused.at(-1)?.kind === 'client-refused' ? (refused.at(-1)?.reason ?? '') : '', /maxClients/);
     for (const s of socks) s.destroy();
     await qmp.close();
   }),
