@@ -7,11 +7,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { QmpClient } from '../../src/client/index.js';
 import { QmpConnectionError } from '../../src/errors/index.js';
 import { QmpProxy, type QmpProxyNotice, type QmpProxyOptions, QmpProxyPolicy } from '../../src/proxy/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
+import { CliProcess, QMPKIT } from '../cli/helpers/run-cli.js';
+import { freePort } from '../helpers/tls.js';
 
 function makePki(dir: string): void {
   const script = [
@@ -27,6 +29,14 @@ function makePki(dir: string): void {
   ].join(' && ');
   execFileSync('sh', ['-c', script], { cwd: dir, stdio: 'ignore' });
 }
+
+// One throwaway PKI for the whole file: making keys is the slow part.
+let pki = '';
+before(() => {
+  pki = mkdtempSync(join(tmpdir(), 'qmpkit-stls-pki-'));
+  makePki(pki);
+});
+after(() => rmSync(pki, { recursive: true, force: true }));
 
 /** Polls `pred` until it holds or `ms` pass (for counts only visible inside the proxy). */
 async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
@@ -71,8 +81,7 @@ async function withTlsProxy(options: Partial<QmpProxyOptions>, body: (fx: Fixtur
   });
   let proxy: QmpProxy | undefined;
   try {
-    makePki(dir);
-    const f = (n: string): Buffer => readFileSync(join(dir, n));
+    const f = (n: string): Buffer => readFileSync(join(pki, n));
     const notices: QmpProxyNotice[] = [];
     proxy = await QmpProxy.start({
       upstream: join(dir, 'q.sock'),
@@ -180,3 +189,43 @@ test('policies still apply per CN behind the limits', { timeout: 60000 }, () =>
     await qmp.close();
   }),
 );
+
+test('qmpkit proxy stops on SIGTERM with sockets mid-handshake', { timeout: 60000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-stls-cli-'));
+  const sim = await startSimulator({
+    argv: ['-machine', 'none', '-qmp', `unix:${join(dir, 'q.sock')},server=on,wait=off`],
+  });
+  let proxy: CliProcess | undefined;
+  try {
+    const port = await freePort();
+    proxy = new CliProcess(QMPKIT, [
+      'proxy',
+      '--upstream',
+      join(dir, 'q.sock'),
+      '--listen',
+      `tls:127.0.0.1:${port}`,
+      '--tls-cert',
+      join(pki, 'server-cert.pem'),
+      '--tls-key',
+      join(pki, 'server-key.pem'),
+      '--tls-ca',
+      join(pki, 'ca-cert.pem'),
+      // Long deadlines: only shutdown may end these sockets.
+      '--tls-handshake-timeout',
+      '600000',
+      '--negotiation-timeout',
+      '600000',
+    ]);
+    await proxy.waitFor('stderr', `listening on tls:127.0.0.1:${port} for QEMU`);
+    const socks = await Promise.all(Array.from({ length: 8 }, () => rawSocket(port)));
+    socks[0]?.end();
+    const gone = Promise.all(socks.map((s) => closed(s, 20000)));
+    const done = await proxy.stop();
+    assert.equal(done.code, 0, done.stderr);
+    await gone;
+  } finally {
+    proxy?.kill();
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
