@@ -60,6 +60,33 @@ export const MAX_PROXY_PENDING_PER_CLIENT = 1_024;
 /** Events buffered for one proxy client that does not read (option `maxClientEventBuffer`). */
 export const MAX_PROXY_CLIENT_EVENT_BUFFER = 4_096;
 
+/** Of `maxClients`, the connections only listeners with full access may take, so read-only clients cannot lock the owner out (option `reservedFullAccessClients`). */
+export const PROXY_RESERVED_FULL_ACCESS_CLIENTS = 4;
+
+/** How long a TLS client may take to finish its handshake before it is disconnected, in ms (option `handshakeTimeoutMs`). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** How long a proxy client may take from accept to a successful `qmp_capabilities`, in ms (option `negotiationTimeoutMs`). */
+export const PROXY_NEGOTIATION_TIMEOUT_MS = 10_000;
+
+/** How long a negotiated proxy client may send no command before it is disconnected, in ms; 0 = never (option `idleTimeoutMs`). */
+export const PROXY_IDLE_TIMEOUT_MS = 0;
+
+/** The proxy's deadline for connecting and negotiating with QEMU, in ms (option `upstreamOptions.timeoutMs`). */
+export const PROXY_UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
+
+/** First delay before the proxy reconnects to a lost QEMU, in ms; doubled on each failure (option `reconnectMinMs`). */
+export const PROXY_RECONNECT_MIN_MS = 100;
+
+/** Longest delay between the proxy's reconnect attempts, in ms (option `reconnectMaxMs`). */
+export const PROXY_RECONNECT_MAX_MS = 5_000;
+
+/** Characters of one string argument kept in an audit record; longer strings are cut and their length noted (option `auditMaxStringChars`). */
+export const AUDIT_MAX_STRING_CHARS = 256;
+
+/** Characters of one audit record's `arguments` (as JSON); past it the rest is left out and counted (option `auditMaxArgumentChars`). */
+export const AUDIT_MAX_ARGUMENT_CHARS = 4_096;
+
 /** Lines of QEMU's stderr kept by the launcher for error reports (option `stderrTailLines`). */
 export const LAUNCH_STDERR_TAIL_LINES = 40;
 

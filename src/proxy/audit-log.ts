@@ -1,4 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
+import type { QmpAuditValue } from './audit-redact.js';
 
 /** One audit record: a JSON line per forwarded (or denied) command. */
 export interface QmpAuditRecord {
@@ -6,6 +7,8 @@ export interface QmpAuditRecord {
   client: string;
   listener: string;
   command: string;
+  /** The arguments, strings capped and secrets redacted (see {@link auditArguments}); `{}` when none. */
+  arguments: QmpAuditValue;
   oob: boolean;
   outcome: 'ok' | 'error' | 'denied' | 'disconnected';
   class?: string;

@@ -3,6 +3,8 @@
 // allow/deny policies, an audit log, upstream reconnects. Imports client, server, transport,
 // protocol, wire, errors, limits, trace; never simulator, launcher or cli.
 export { QmpAuditLog, type QmpAuditRecord } from './audit-log.js';
+export { auditArguments, type QmpAuditCaps, type QmpAuditValue, REDACTED } from './audit-redact.js';
+export { hostPathArguments, type QmpHostPathArgument } from './host-paths.js';
 export {
   BUILTIN_PROFILES,
   listenerKey,
@@ -18,3 +20,4 @@ export {
   type QmpProxyNotice,
   type QmpProxyOptions,
 } from './qmp-proxy.js';
+export { requestDenial } from './request-check.js';

@@ -2,10 +2,16 @@ import { readFileSync } from 'node:fs';
 import { QmpUsageError } from '../errors/index.js';
 import { parseAddress } from '../transport/index.js';
 
-/** A named set of rules: `allow` (when given, only these) and `deny` (never these). `*` is a wildcard. */
+/**
+ * A named set of rules: `allow` (when given, only these) and `deny` (never these). `*` is a wildcard.
+ * `transaction:ACTION` entries name the actions a `transaction` may carry. `paths` lists the host
+ * path prefixes arguments may name (a file, a socket, a directory); any other host path is refused,
+ * and `"*"` allows every host path, scripts and shell commands included.
+ */
 export interface QmpProxyProfile {
   allow?: readonly string[];
   deny?: readonly string[];
+  paths?: readonly string[];
 }
 
 /**
@@ -32,7 +38,7 @@ export interface QmpProxyPolicyFile {
 
 /** Built-in profiles. */
 export const BUILTIN_PROFILES: Readonly<Record<string, QmpProxyProfile>> = {
-  full: {},
+  full: { paths: ['*'] },
   'read-only': { allow: ['query-*', 'qom-get', 'qom-list'] },
 };
 
@@ -60,17 +66,49 @@ export class QmpProxyRules {
   readonly name: string;
   readonly #allow: RegExp[] | undefined;
   readonly #deny: RegExp[];
+  readonly #paths: readonly string[];
+  readonly #anyPath: boolean;
 
   constructor(name: string, profile: QmpProxyProfile) {
     this.name = name;
     this.#allow = profile.allow?.map(globToRegExp);
     this.#deny = (profile.deny ?? []).map(globToRegExp);
+    this.#anyPath = profile.paths?.includes('*') ?? false;
+    // A prefix is a directory: `/srv/dumps` allows `/srv/dumps/x`, not `/srv/dumps-other/x`.
+    this.#paths = (profile.paths ?? []).filter((p) => p !== '*').map((p) => (p.endsWith('/') ? p : `${p}/`));
+  }
+
+  /** True when the profile forwards everything, host paths included (like the built-in `full`). */
+  get fullAccess(): boolean {
+    return this.#allow === undefined && this.#deny.length === 0 && this.#anyPath;
   }
 
   /** True when `command` may be forwarded. */
   allows(command: string): boolean {
     if (this.#deny.some((r) => r.test(command))) return false;
     return this.#allow === undefined || this.#allow.some((r) => r.test(command));
+  }
+
+  /**
+   * True when a `transaction` may carry an action of type `action`: `transaction:ACTION` is allowed
+   * and neither it nor the command of the same name is denied (a denied command cannot be smuggled
+   * in as an action).
+   */
+  allowsAction(action: string): boolean {
+    if (this.#deny.some((r) => r.test(action))) return false;
+    return this.allows(`transaction:${action}`);
+  }
+
+  /** True when every host path may be named (`paths: ["*"]`): needed for scripts, `exec:` and HMP. */
+  get allowsAnyPath(): boolean {
+    return this.#anyPath;
+  }
+
+  /** True when `path` (absolute, no `..`) lies under one of the profile's `paths`. */
+  allowsPath(path: string): boolean {
+    if (this.#anyPath) return true;
+    if (!path.startsWith('/') || path.split('/').some((seg) => seg === '..' || seg === '.')) return false;
+    return this.#paths.some((prefix) => path.startsWith(prefix));
   }
 }
 
@@ -111,14 +149,19 @@ export class QmpProxyPolicy {
     if (typeof p !== 'object' || p === null || Array.isArray(p))
       throw new QmpUsageError(`policy: profile '${name}' must be an object`);
     for (const key of Object.keys(p)) {
-      if (key !== 'allow' && key !== 'deny')
-        throw new QmpUsageError(`policy: profile '${name}' has unknown member '${key}' (expected allow, deny)`);
+      if (key !== 'allow' && key !== 'deny' && key !== 'paths')
+        throw new QmpUsageError(`policy: profile '${name}' has unknown member '${key}' (expected allow, deny, paths)`);
     }
-    const { allow, deny } = p as { allow?: unknown; deny?: unknown };
-    for (const list of [allow, deny]) {
+    const { allow, deny, paths } = p as { allow?: unknown; deny?: unknown; paths?: unknown };
+    for (const list of [allow, deny, paths]) {
       if (list !== undefined && (!Array.isArray(list) || !list.every((x) => typeof x === 'string'))) {
-        throw new QmpUsageError(`policy: profile '${name}': allow/deny must be lists of command names`);
+        throw new QmpUsageError(`policy: profile '${name}': allow/deny/paths must be lists of strings`);
       }
+    }
+    for (const path of (paths ?? []) as string[]) {
+      // A relative prefix would be resolved against QEMU's working directory, which the proxy does not know.
+      if (path !== '*' && (!path.startsWith('/') || path.split('/').includes('..')))
+        throw new QmpUsageError(`policy: profile '${name}': paths must be absolute directories or "*", not '${path}'`);
     }
     this.#profiles.set(name, new QmpProxyRules(name, p as QmpProxyProfile));
   }
@@ -157,6 +200,6 @@ export class QmpProxyPolicy {
       (clientCn !== undefined ? this.#clients.get(clientCn) : undefined) ??
       this.#listeners.get(listenerKey(listener)) ??
       this.#default;
-    return this.#profiles.get(name) ?? new QmpProxyRules('full', {});
+    return this.#profiles.get(name) ?? new QmpProxyRules('full', BUILTIN_PROFILES['full'] ?? {});
   }
 }

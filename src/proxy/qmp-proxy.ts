@@ -6,6 +6,12 @@ import {
   MAX_PROXY_CLIENT_EVENT_BUFFER,
   MAX_PROXY_CLIENTS,
   MAX_PROXY_PENDING_PER_CLIENT,
+  PROXY_IDLE_TIMEOUT_MS,
+  PROXY_NEGOTIATION_TIMEOUT_MS,
+  PROXY_RECONNECT_MAX_MS,
+  PROXY_RECONNECT_MIN_MS,
+  PROXY_RESERVED_FULL_ACCESS_CLIENTS,
+  PROXY_UPSTREAM_CONNECT_TIMEOUT_MS,
 } from '../limits.js';
 import type { QmpGreeting } from '../protocol/index.js';
 import { pipelinedDispatch, type QmpCommandContext, QmpServer, type QmpServerSession } from '../server/index.js';
@@ -19,7 +25,12 @@ import {
 } from '../transport/index.js';
 import { compactJsonText, encodeQValue, type QValue, RawJson } from '../wire/index.js';
 import { QmpAuditLog, type QmpAuditRecord } from './audit-log.js';
+import { auditArguments } from './audit-redact.js';
+import { QmpProxyClientDeadlines } from './client-deadlines.js';
+import { QmpProxyConnectionLimits, type QmpProxyListenerQuota } from './connection-limits.js';
+import { exposedListenWarning, listenerLabel } from './listener-label.js';
 import { listenerKey, QmpProxyPolicy, type QmpProxyRules } from './policy.js';
+import { requestDenial } from './request-check.js';
 
 type Upstream = QmpSession;
 
@@ -29,6 +40,8 @@ export interface QmpProxyListen {
   address: string;
   /** TLS for a TCP listener; with `ca` and `requestCert: true` clients need a certificate. */
   tls?: QmpTlsServerOptions;
+  /** Connections this listener may hold at once, TLS handshakes included (default `maxClientsPerListener`). */
+  maxClients?: number;
 }
 
 /**
@@ -41,7 +54,8 @@ export type QmpProxyNotice =
   | { kind: 'upstream-lost'; upstream: string; reason: string; clients: number; reconnecting: boolean }
   | { kind: 'client-connected'; client: string; profile: string }
   | { kind: 'client-refused'; listener: string; reason: string }
-  | { kind: 'client-disconnected'; client: string; reason: string };
+  | { kind: 'client-disconnected'; client: string; reason: string }
+  | { kind: 'listener-exposed'; listener: string; reason: string };
 
 /** One line of text for a {@link QmpProxyNotice}. */
 export function formatProxyNotice(n: QmpProxyNotice): string {
@@ -58,6 +72,8 @@ export function formatProxyNotice(n: QmpProxyNotice): string {
       return `client on ${n.listener} refused: ${n.reason}`;
     case 'client-disconnected':
       return `client ${n.client} disconnected (${n.reason})`;
+    case 'listener-exposed':
+      return `warning: ${n.listener} ${n.reason}`;
   }
 }
 
@@ -71,8 +87,22 @@ export interface QmpProxyOptions {
   policy?: QmpProxyPolicy;
   /** Audit log: a file path (JSON lines, appended) or a callback. */
   audit?: string | ((record: QmpAuditRecord) => void);
-  /** Clients served at once (default {@link MAX_PROXY_CLIENTS}); more are disconnected at once. */
+  /** Connections at once over all listeners, TLS handshakes included (default {@link MAX_PROXY_CLIENTS}); more are closed at once. */
   maxClients?: number;
+  /** Connections at once on one listener (default: `maxClients`); {@link QmpProxyListen.maxClients} overrides it per listener. */
+  maxClientsPerListener?: number;
+  /** Of `maxClients`, the connections only full-access listeners may take (default {@link PROXY_RESERVED_FULL_ACCESS_CLIENTS}). */
+  reservedFullAccessClients?: number;
+  /** TLS listeners: a client that has not finished its handshake in this time is disconnected, in ms (default {@link TLS_HANDSHAKE_TIMEOUT_MS}). */
+  handshakeTimeoutMs?: number;
+  /** A client without a successful `qmp_capabilities` this long after it was accepted is disconnected, in ms (default {@link PROXY_NEGOTIATION_TIMEOUT_MS}; 0 = never). */
+  negotiationTimeoutMs?: number;
+  /** A negotiated client that sends no command this long, none in flight, is disconnected, in ms (default {@link PROXY_IDLE_TIMEOUT_MS}: never). */
+  idleTimeoutMs?: number;
+  /** Audit records keep this many characters of a string argument (default {@link AUDIT_MAX_STRING_CHARS}). */
+  auditMaxStringChars?: number;
+  /** Audit records keep this many characters of a command's arguments as JSON (default {@link AUDIT_MAX_ARGUMENT_CHARS}). */
+  auditMaxArgumentChars?: number;
   /** Commands one client may have in flight (default {@link MAX_PROXY_PENDING_PER_CLIENT}); while that many are unanswered the client is not read. */
   maxPendingPerClient?: number;
   /** Events buffered for a client that does not read before it is disconnected (default {@link MAX_PROXY_CLIENT_EVENT_BUFFER}). */
@@ -84,7 +114,7 @@ export interface QmpProxyOptions {
   waitForUpstream?: boolean;
   /** Reconnect to the upstream when it goes away (default true). */
   reconnect?: boolean;
-  /** First and longest reconnect delay, in ms (default 100 and 5000). */
+  /** First and longest reconnect delay, in ms (default {@link PROXY_RECONNECT_MIN_MS} and {@link PROXY_RECONNECT_MAX_MS}). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   /** Called for each connection change (upstream lost and back, clients coming and going). */
@@ -109,6 +139,7 @@ interface ClientInfo {
   heldEvents: number;
   /** Why the proxy closed this client, when it did. */
   closedBecause?: string;
+  readonly deadlines: QmpProxyClientDeadlines;
 }
 
 /**
@@ -121,9 +152,11 @@ export class QmpProxy {
   readonly #options: QmpProxyOptions;
   readonly #policy: QmpProxyPolicy;
   readonly #audit: QmpAuditLog | undefined;
+  readonly #auditCaps: { maxStringChars?: number; maxArgumentChars?: number };
   readonly #clients = new Map<QmpServerSession, ClientInfo>();
   readonly #closers: Array<() => Promise<void>> = [];
   readonly #maxClients: number;
+  readonly #limits: QmpProxyConnectionLimits;
   readonly #maxPending: number;
   readonly #maxEvents: number;
   #server: QmpServer | undefined;
@@ -140,7 +173,15 @@ export class QmpProxy {
     this.#options = options;
     this.#policy = options.policy ?? new QmpProxyPolicy();
     this.#audit = options.audit === undefined ? undefined : new QmpAuditLog(options.audit);
+    this.#auditCaps = {
+      ...(options.auditMaxStringChars === undefined ? {} : { maxStringChars: options.auditMaxStringChars }),
+      ...(options.auditMaxArgumentChars === undefined ? {} : { maxArgumentChars: options.auditMaxArgumentChars }),
+    };
     this.#maxClients = options.maxClients ?? MAX_PROXY_CLIENTS;
+    this.#limits = new QmpProxyConnectionLimits(
+      this.#maxClients,
+      options.reservedFullAccessClients ?? PROXY_RESERVED_FULL_ACCESS_CLIENTS,
+    );
     this.#maxPending = options.maxPendingPerClient ?? MAX_PROXY_PENDING_PER_CLIENT;
     this.#maxEvents = options.maxClientEventBuffer ?? MAX_PROXY_CLIENT_EVENT_BUFFER;
   }
@@ -160,7 +201,7 @@ export class QmpProxy {
     } catch (err) {
       if (options.waitForUpstream !== true || !(err instanceof QmpError)) throw err;
       proxy.#notify({ kind: 'upstream-unreachable', upstream: proxy.#upstreamText(), reason: err.message });
-      proxy.#scheduleReconnect(options.reconnectMinMs ?? 100);
+      proxy.#scheduleReconnect(options.reconnectMinMs ?? PROXY_RECONNECT_MIN_MS);
     }
     try {
       for (const l of options.listen) await proxy.#listen(typeof l === 'string' ? { address: l } : l);
@@ -181,6 +222,11 @@ export class QmpProxy {
     return this.#clients.size;
   }
 
+  /** Connections open now: clients plus TLS connections still in their handshake. */
+  get connectionCount(): number {
+    return this.#limits.count;
+  }
+
   /** Resolves once the upstream is connected (at once when it is). */
   whenUpstream(): Promise<void> {
     if (this.upstreamConnected) return Promise.resolve();
@@ -191,7 +237,7 @@ export class QmpProxy {
     // A session, not a QmpClient: the proxy relays JSON text (requestText) and needs to know when
     // each reply is read (onReply); it never decodes commands by type.
     const client = await QmpSession.connect(this.#options.upstream, {
-      timeoutMs: 10_000,
+      timeoutMs: PROXY_UPSTREAM_CONNECT_TIMEOUT_MS,
       // Room for every client's commands at once: the per-client limit is what bounds them.
       maxPendingCommands: Math.max(MAX_PENDING_COMMANDS, this.#maxClients * (this.#maxPending + 1)),
       ...this.#options.upstreamOptions,
@@ -245,26 +291,61 @@ export class QmpProxy {
   }
 
   async #listen(l: QmpProxyListen): Promise<void> {
+    const quota: QmpProxyListenerQuota = {
+      listener: l.address,
+      maxClients: l.maxClients ?? this.#options.maxClientsPerListener ?? this.#maxClients,
+      fullAccess: this.#policy.rulesFor(l.address).fullAccess,
+    };
     const onConn = (stream: Duplex, cn?: string): void => this.#accept(stream, l.address, cn);
     if (l.tls) {
-      const t = await listenTls(l.address, l.tls, (s, peer) => onConn(s, peer.commonName));
-      this.addresses.push(`tls:${formatAddress(t.address)}`);
+      // TLS connections hold their slot from the first byte: a handshake that never ends must not
+      // be free.
+      const admit = (raw: Duplex): boolean => this.#admit(raw, quota) !== undefined;
+      const t = await listenTls(l.address, l.tls, (s, peer) => onConn(s, peer.commonName), {
+        admit,
+        ...(this.#options.handshakeTimeoutMs === undefined
+          ? {}
+          : { handshakeTimeoutMs: this.#options.handshakeTimeoutMs }),
+      });
+      this.addresses.push(listenerLabel(t.address, true));
       this.#closers.push(() => t.close());
+      this.#warnExposed(t.address, true);
     } else {
-      const t = await listenTransport(l.address, { onConnection: (s) => onConn(s) });
-      this.addresses.push(formatAddress(t.address));
+      const t = await listenTransport(l.address, {
+        onConnection: (s) => {
+          if (this.#admit(s, quota) !== undefined) onConn(s);
+        },
+      });
+      this.addresses.push(listenerLabel(t.address, false));
       this.#closers.push(() => t.close());
+      this.#warnExposed(t.address, false);
     }
+  }
+
+  #warnExposed(address: QmpAddress, tls: boolean): void {
+    const reason = exposedListenWarning(address, tls);
+    if (reason !== undefined) this.#notify({ kind: 'listener-exposed', listener: listenerLabel(address, tls), reason });
+  }
+
+  /** Takes a connection slot for `stream` (given back when it closes), or closes it and says why. */
+  #admit(stream: Duplex, quota: QmpProxyListenerQuota): true | undefined {
+    const slot = this.#closing || !this.upstreamConnected ? undefined : this.#limits.admit(quota);
+    if (slot === undefined || typeof slot === 'string') {
+      const reason = this.#closing ? 'the proxy is closing' : (slot ?? 'QEMU is not connected');
+      traceAnomaly('proxy', quota.listener, `client refused: ${reason}`);
+      this.#notify({ kind: 'client-refused', listener: quota.listener, reason });
+      stream.destroy();
+      return undefined;
+    }
+    stream.once('close', () => slot.release());
+    return true;
   }
 
   #accept(stream: Duplex, listener: string, cn: string | undefined): void {
     const server = this.#server;
-    if (this.#closing || !server || !this.upstreamConnected || this.#clients.size >= this.#maxClients) {
-      const reason = this.#closing
-        ? 'the proxy is closing'
-        : this.upstreamConnected
-          ? `${this.#maxClients} clients already (maxClients)`
-          : 'QEMU is not connected';
+    // The connection slot was taken when it arrived (#admit).
+    if (this.#closing || !server || !this.upstreamConnected) {
+      const reason = this.#closing ? 'the proxy is closing' : 'QEMU is not connected';
       traceAnomaly('proxy', listener, `client refused: ${reason}`);
       this.#notify({ kind: 'client-refused', listener, reason });
       stream.destroy();
@@ -281,10 +362,27 @@ export class QmpProxy {
       unflushedEvents: 0,
       outbox: [],
       heldEvents: 0,
+      deadlines: new QmpProxyClientDeadlines(
+        {
+          get negotiated() {
+            return session.negotiated;
+          },
+          get closed() {
+            return session.closed;
+          },
+          expire: (reason) => {
+            info.closedBecause ??= reason;
+            void session.close(0);
+          },
+        },
+        this.#options.negotiationTimeoutMs ?? PROXY_NEGOTIATION_TIMEOUT_MS,
+        this.#options.idleTimeoutMs ?? PROXY_IDLE_TIMEOUT_MS,
+      ),
     };
     this.#clients.set(session, info);
     this.#notify({ kind: 'client-connected', client: label, profile: info.rules.name });
     session.once('close', (err) => {
+      info.deadlines.stop();
       this.#clients.delete(session);
       const reason = info.closedBecause ?? (err === undefined ? 'closed by the client' : err.message);
       this.#notify({ kind: 'client-disconnected', client: label, reason });
@@ -300,17 +398,17 @@ export class QmpProxy {
         client: info?.label ?? ctx.session.label,
         listener: info?.listener ?? '',
         command,
+        arguments: auditArguments(command, ctx.arguments, this.#auditCaps),
         oob: ctx.oob,
         outcome,
         ...(e ? { class: e.errorClass, desc: e.desc } : {}),
         ms: Date.now() - started,
       });
     };
-    if (info && !info.rules.allows(command)) {
-      const err = new QmpCommandError(
-        'GenericError',
-        `The command ${command} is not allowed by this proxy's policy (profile '${info.rules.name}')`,
-      );
+    info?.deadlines.touch();
+    const denial = info === undefined ? undefined : requestDenial(info.rules, command, ctx.arguments);
+    if (denial !== undefined) {
+      const err = new QmpCommandError('GenericError', denial);
       audit('denied', err);
       throw err;
     }
@@ -329,6 +427,7 @@ export class QmpProxy {
       );
     }
     if (info) info.pending++;
+    info?.deadlines.commandStarted();
     try {
       // QEMU's own bytes go back: its reply decoded and re-encoded would not keep QEMU's member
       // order. The arguments go up as the client's parser read them (order, int vs double kept), and
@@ -368,6 +467,7 @@ export class QmpProxy {
       throw new QmpCommandError('GenericError', desc);
     } finally {
       if (info) info.pending--;
+      info?.deadlines.commandDone();
     }
   }
 
@@ -437,11 +537,11 @@ export class QmpProxy {
       traceAnomaly('proxy', 'upstream', `upstream lost (${why})${reconnecting ? '; reconnecting' : ''}`);
     }
     if (!reconnecting) return;
-    this.#scheduleReconnect(this.#options.reconnectMinMs ?? 100);
+    this.#scheduleReconnect(this.#options.reconnectMinMs ?? PROXY_RECONNECT_MIN_MS);
   }
 
   #scheduleReconnect(delay: number): void {
-    const max = this.#options.reconnectMaxMs ?? 5000;
+    const max = this.#options.reconnectMaxMs ?? PROXY_RECONNECT_MAX_MS;
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       this.#connectUpstream().catch((err: unknown) => {

@@ -65,6 +65,20 @@ function describe(err: NodeJS.ErrnoException, label: string): QmpConnectionError
   });
 }
 
+/**
+ * A TLS failure the server reported after our side of the handshake was done: with TLS 1.3 a server
+ * that refuses our certificate (missing, or signed by a CA it does not trust) says so only after
+ * `secureConnect`, with an alert.
+ */
+function tlsRefusal(err: NodeJS.ErrnoException, label: string): QmpConnectionError | undefined {
+  if (typeof err.code !== 'string' || !err.code.startsWith('ERR_SSL_')) return undefined;
+  return new QmpConnectionError(
+    'QMP_ERR_CONNECT',
+    `Cannot connect to ${label}: the TLS handshake was refused (${err.code}: ${err.message.trim()}); does the server require a client certificate signed by a CA it trusts?`,
+    { address: label, syscallCode: err.code, cause: err },
+  );
+}
+
 function isDuplex(v: unknown): v is Duplex {
   return (
     typeof v === 'object' &&
@@ -123,12 +137,14 @@ export function connectTransport(
     const onAbort = (): void =>
       finish(new QmpAbortedError(`Connecting to ${label} was aborted`, { cause: options.signal?.reason }));
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const onError = (err: NodeJS.ErrnoException): void => finish(describe(err, label));
+    const onError = (err: NodeJS.ErrnoException): void =>
+      finish((useTls ? tlsRefusal(err, label) : undefined) ?? describe(err, label));
     function finish(err?: Error): void {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       sock.off('error', onError);
       sock.off(readyEvent, onReady);
+      sock.off('readable', onFirstBytes);
       if (err) {
         sock.destroy();
         reject(err);
@@ -139,7 +155,23 @@ export function connectTransport(
     }
     function onReady(): void {
       sock.setNoDelay(true);
-      finish();
+      // Over TLS the server's verdict on our certificate arrives after secureConnect: wait for its
+      // first bytes (QMP servers speak first) or its refusal, without reading anything.
+      if (useTls) sock.once('readable', onFirstBytes);
+      else finish();
+    }
+    function onFirstBytes(): void {
+      // 'readable' with nothing to read is the end: a TLS server that drops us right after the
+      // handshake (Node's does when our certificate is signed by a CA it does not trust).
+      if (sock.readableLength > 0) finish();
+      else
+        finish(
+          new QmpConnectionError(
+            'QMP_ERR_CONNECT',
+            `Cannot connect to ${label}: the server closed the TLS connection before saying anything (did it refuse our client certificate?)`,
+            { address: label },
+          ),
+        );
     }
     sock.once('error', onError);
     if (addr.kind === 'fd') queueMicrotask(onReady);

@@ -3,4 +3,10 @@
 export { addressFlag, formatAddress, parseAddress, type QmpAddress, type QmpAddressOptions } from './address.js';
 export { connectTransport, type QmpConnectOptions, type QmpTlsOptions, type QmpTransport } from './connect.js';
 export { listenTransport, type QmpListenOptions, type QmpListenTransport } from './listen.js';
-export { listenTls, type QmpTlsListener, type QmpTlsPeer, type QmpTlsServerOptions } from './listen-tls.js';
+export {
+  listenTls,
+  type QmpTlsListener,
+  type QmpTlsListenOptions,
+  type QmpTlsPeer,
+  type QmpTlsServerOptions,
+} from './listen-tls.js';

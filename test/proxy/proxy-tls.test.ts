@@ -48,7 +48,7 @@ test('TLS listener: client certificates required, per-CN policy applied', { time
       ],
       policy: new QmpProxyPolicy({ clients: { metrics: 'read-only' } }),
     });
-    const addr = proxy.addresses[0]?.replace(/^tls:tcp:/, '') ?? '';
+    const addr = proxy.addresses[0]?.replace(/^tls:/, '') ?? '';
     const port = addr.slice(addr.lastIndexOf(':') + 1);
     const qmp = await QmpClient.connect(`localhost:${port}`, {
       timeoutMs: 5000,

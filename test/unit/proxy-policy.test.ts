@@ -6,7 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { QmpUsageError } from '../../src/errors/index.js';
-import { listenerKey, QmpProxy, QmpProxyPolicy } from '../../src/proxy/index.js';
+import {
+  hostPathArguments,
+  listenerKey,
+  QmpProxy,
+  QmpProxyPolicy,
+  type QmpProxyRules,
+  requestDenial,
+} from '../../src/proxy/index.js';
+import type { QValue } from '../../src/wire/index.js';
 
 test('profiles: read-only, wildcards, deny wins over allow, CN wins over listener', () => {
   const policy = new QmpProxyPolicy({
@@ -94,4 +102,71 @@ test('policy mistakes are usage errors, not silent full access', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('paths: absolute directory prefixes, no escapes; "*" for everything; bad prefixes refused', () => {
+  const policyRules = (name: string): QmpProxyRules =>
+    new QmpProxyPolicy({
+      profiles: { shots: { allow: ['screendump'], paths: ['/srv/shots'] }, any: { deny: ['quit'], paths: ['*'] } },
+      default: name,
+    }).rulesFor('unix:/x');
+  const shots = policyRules('shots');
+  assert.ok(shots.allowsPath('/srv/shots/a.ppm'));
+  assert.ok(shots.allowsPath('/srv/shots/sub/a.ppm'));
+  for (const p of ['/srv/shots', '/srv/shots-x/a', '/srv/shots/../etc/passwd', 'shots/a', '/srv/shots/./a'])
+    assert.ok(!shots.allowsPath(p), p);
+  assert.ok(!shots.allowsAnyPath);
+  assert.ok(policyRules('any').allowsAnyPath);
+  assert.ok(policyRules('full').fullAccess);
+  assert.ok(!policyRules('any').fullAccess, 'a deny list is not full access');
+  assert.ok(!policyRules('read-only').fullAccess);
+  for (const bad of [['relative/dir'], ['/a/../b'], [1]])
+    assert.throws(() => new QmpProxyPolicy({ profiles: { p: { paths: bad as string[] } } }), QmpUsageError);
+});
+
+test('requestDenial: commands, transaction actions (deny by command name wins), host paths', () => {
+  const rules = new QmpProxyPolicy({
+    default: {
+      allow: ['transaction', 'transaction:*', 'screendump', 'qom-set'],
+      deny: ['drive-backup'],
+      paths: ['/srv/ok'],
+    },
+  }).rulesFor('unix:/x');
+  const m = (o: Record<string, QValue>): Map<string, QValue> => new Map(Object.entries(o));
+  const action = (type: string, data: Record<string, QValue>): Map<string, QValue> => m({ type, data: m(data) });
+  assert.equal(requestDenial(rules, 'screendump', m({ filename: '/srv/ok/a' })), undefined);
+  assert.match(requestDenial(rules, 'screendump', m({ filename: '/etc/a' })) ?? '', /host path "\/etc\/a"/);
+  assert.match(requestDenial(rules, 'stop', m({})) ?? '', /The command stop is not allowed/);
+  assert.equal(
+    requestDenial(rules, 'qom-set', m({ path: '/machine', property: 'p', value: 1 as unknown as QValue })),
+    undefined,
+  );
+  assert.equal(
+    requestDenial(rules, 'transaction', m({ actions: [action('block-dirty-bitmap-add', { node: 'n', name: 'b' })] })),
+    undefined,
+  );
+  assert.match(
+    requestDenial(
+      rules,
+      'transaction',
+      m({ actions: [action('drive-backup', { device: 'd', target: '/srv/ok/t' })] }),
+    ) ?? '',
+    /transaction action drive-backup is not allowed/,
+  );
+  assert.match(
+    requestDenial(
+      rules,
+      'transaction',
+      m({ actions: [action('blockdev-snapshot-sync', { 'snapshot-file': '/tmp/s' })] }),
+    ) ?? '',
+    /'snapshot-file' of transaction action blockdev-snapshot-sync/,
+  );
+  assert.deepEqual(
+    hostPathArguments('blockdev-add', m({ driver: 'qcow2', file: m({ driver: 'file', filename: '/a' }) })).map(
+      (p) => p.member,
+    ),
+    ['file.filename'],
+  );
+  assert.deepEqual(hostPathArguments('blockdev-add', m({ driver: 'qcow2', file: 'node0' })), []);
+  assert.deepEqual(hostPathArguments('qom-get', m({ path: '/machine', property: 'x' })), []);
 });

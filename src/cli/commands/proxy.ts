@@ -30,7 +30,21 @@ when QEMU offers it) and reconnects when QEMU comes back on the same address.
   --tls-cert FILE        server certificate for tls: listeners
   --tls-key FILE         its key
   --tls-ca FILE          CA for client certificates: clients must present one signed by it
-  --max-clients N        clients at once (default 64)
+  --max-clients N        connections at once over all listeners, TLS handshakes included (default 64)
+  --max-clients-per-listener N
+                         connections at once on one listener (default: --max-clients)
+  --reserved-full-access N
+                         of --max-clients, connections kept for listeners whose profile has full
+                         access, so restricted clients cannot lock the owner out (default 4)
+  --tls-handshake-timeout MS
+                         a TLS client that has not finished its handshake is disconnected (default 10000)
+  --negotiation-timeout MS
+                         a client without qmp_capabilities this long after connecting is
+                         disconnected (default 10000; 0 = never)
+  --idle-timeout MS      a client that sends no command this long is disconnected (default 0 = never)
+  --audit-max-string N   characters of a string argument kept in the audit log (default 256)
+  --audit-max-arguments N
+                         characters of one command's arguments kept in the audit log (default 4096)
   --max-pending N        commands one client may have in flight; it is not read past that (default 1024)
   --max-client-events N  events buffered for a client that does not read before it is disconnected (default 4096)
   --wait-upstream        when QEMU is not there yet, listen anyway and keep trying (clients are
@@ -56,6 +70,13 @@ const OPTIONS = {
   'upstream-tls-cert': { type: 'string' },
   'upstream-tls-key': { type: 'string' },
   'max-client-events': { type: 'string' },
+  'max-clients-per-listener': { type: 'string' },
+  'reserved-full-access': { type: 'string' },
+  'tls-handshake-timeout': { type: 'string' },
+  'negotiation-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'audit-max-string': { type: 'string' },
+  'audit-max-arguments': { type: 'string' },
   'wait-upstream': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -134,10 +155,25 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     const maxClients = p.integer('max-clients', 1);
     const maxPending = p.integer('max-pending', 1);
     const maxEvents = p.integer('max-client-events', 1);
+    const limits: Partial<QmpProxyOptions> = {};
+    const set = <K extends keyof QmpProxyOptions>(key: K, flag: string, min: number): void => {
+      const v = p.integer(flag, min);
+      if (v !== undefined) (limits as Record<string, number>)[key] = v;
+    };
+    set('maxClientsPerListener', 'max-clients-per-listener', 1);
+    set('reservedFullAccessClients', 'reserved-full-access', 0);
+    set('handshakeTimeoutMs', 'tls-handshake-timeout', 1);
+    set('negotiationTimeoutMs', 'negotiation-timeout', 0);
+    set('idleTimeoutMs', 'idle-timeout', 0);
+    set('auditMaxStringChars', 'audit-max-string', 1);
+    set('auditMaxArgumentChars', 'audit-max-arguments', 1);
     quiet = p.flag('quiet');
     proxy = await QmpProxy.start({
       ...upstreamOf(upstream, p),
-      ...(quiet ? {} : { onNotice: (n: QmpProxyNotice) => io.stderr.write(`qmpkit proxy: ${formatProxyNotice(n)}\n`) }),
+      // Warnings are printed even with --quiet.
+      onNotice: (n: QmpProxyNotice) => {
+        if (!quiet || n.kind === 'listener-exposed') io.stderr.write(`qmpkit proxy: ${formatProxyNotice(n)}\n`);
+      },
       ...(p.flag('wait-upstream') ? { waitForUpstream: true } : {}),
       listen: listeners(p),
       ...(policyFile === undefined ? {} : { policy: QmpProxyPolicy.fromFile(policyFile) }),
@@ -145,6 +181,7 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
       ...(maxClients === undefined ? {} : { maxClients }),
       ...(maxPending === undefined ? {} : { maxPendingPerClient: maxPending }),
       ...(maxEvents === undefined ? {} : { maxClientEventBuffer: maxEvents }),
+      ...limits,
     });
   } catch (err) {
     io.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
