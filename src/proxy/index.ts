@@ -15,9 +15,9 @@ export {
 } from './policy.js';
 export {
   formatProxyNotice,
-  QmpProxy,
   type QmpProxyListen,
   type QmpProxyNotice,
   type QmpProxyOptions,
-} from './qmp-proxy.js';
+} from './proxy-options.js';
+export { QmpProxy } from './qmp-proxy.js';
 export { requestDenial } from './request-check.js';
