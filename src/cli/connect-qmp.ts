@@ -4,6 +4,7 @@ import { QmpCommandError } from '../errors/qmp-command-error.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../limits.js';
 import type { QmpEvent } from '../protocol/messages.js';
 import type { JsonObject } from '../wire/json-value.js';
+import { diagnoseConnect } from './diagnose-connect.js';
 import type { ShellConnection, ShellReply, ShellSendOptions } from './shell-connection.js';
 
 /** Options of {@link connectQmp}. */
@@ -16,11 +17,13 @@ export interface ConnectQmpOptions {
 
 /** Connects to a QMP address (or an already open stream) and adapts the client for the CLI. */
 export async function connectQmp(target: string | Duplex, options: ConnectQmpOptions = {}): Promise<ShellConnection> {
-  const client = await QmpClient.connect(target, {
-    timeoutMs: options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    negotiate: options.negotiate ?? true,
-  });
-  return adaptClient(client);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  try {
+    const client = await QmpClient.connect(target, { timeoutMs, negotiate: options.negotiate ?? true });
+    return adaptClient(client);
+  } catch (err) {
+    throw typeof target === 'string' ? await diagnoseConnect(target, err, timeoutMs) : err;
+  }
 }
 
 /** Wraps a connected `QmpClient` (e.g. the launcher's) for the CLI. */

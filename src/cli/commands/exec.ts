@@ -17,7 +17,9 @@ const HELP = `usage: qmpkit exec ADDRESS COMMAND [key=value ...] [--args JSON] [
 Runs one QMP command and prints its "return" as JSON on stdout, for scripts.
 
   qmpkit exec /tmp/qmp.sock query-status
-  qmpkit exec /tmp/qmp.sock eject id=ide1-cd0 force=true
+  qmpkit exec /tmp/qmp.sock eject device=ide1-cd0 force=true
+  qmpkit exec /tmp/qmp.sock 'device_add driver=e1000 id=net1'     (a whole shell line)
+  qmpkit exec /tmp/qmp.sock '{"execute": "query-name"}'            (a QMP command as JSON)
   qmpkit exec localhost:4444 blockdev-add --args '{"driver": "null-co", "node-name": "n0"}'
   qmpkit exec /tmp/qmp.sock --hmp "info status"
 
@@ -29,6 +31,7 @@ options:
   -h, --help            show this help and exit
       --args JSON       arguments as a JSON object (key=value pairs add to it)
       --hmp LINE        run an HMP command through human-monitor-command and print its text
+                        (an unknown HMP command exits 1)
   -p, --pretty          indent the JSON output
       --timeout-ms MS   deadline for the reply (default: none)
       --connect-timeout-ms MS
@@ -71,6 +74,14 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
     const timeoutMs = p.integer('timeout-ms', 1);
     const connectTimeoutMs = p.integer('connect-timeout-ms', 1);
     const [address, command, ...pairs] = p.positionals;
+    // A whole shell line in one argument ('device_add driver=e1000') or a pasted QMP command
+    // ('{"execute": ...}') is read as the shell reads a line.
+    const asLine = command !== undefined && (command.trimStart().startsWith('{') || /\s/.test(command.trim()));
+    if (asLine && pairs.length > 0) {
+      throw new QmpUsageError(
+        `qmpkit exec: '${command}' is not a command name; give the command and each key=value as separate arguments, or the whole line as one`,
+      );
+    }
     const hmp = p.string('hmp');
     if (address === undefined) throw new QmpUsageError('qmpkit exec: missing ADDRESS (see qmpkit exec --help)');
     if (hmp === undefined && command === undefined) {
@@ -90,8 +101,10 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
     }
     // Check key=value before connecting so usage errors need no QEMU. Only a value the schema may
     // turn into a string (`command-line={x`) waits for the typed parse below.
-    const useSchema = pairs.length > 0 && !p.flag('no-schema');
-    const untyped = command === undefined ? undefined : new ShellLineParser().parseWords(command, pairs);
+    const useSchema = (pairs.length > 0 || asLine) && !p.flag('no-schema');
+    const parseInput = (parser: ShellLineParser) =>
+      command === undefined ? undefined : asLine ? parser.parse(command) : parser.parseWords(command, pairs);
+    const untyped = parseInput(new ShellLineParser());
     if (untyped?.kind === 'error' && !(useSchema && /JSON/.test(untyped.message))) {
       throw new QmpUsageError(`qmpkit exec: ${untyped.message}`);
     }
@@ -106,6 +119,11 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
         return EXIT_CODES.qmpError;
       }
       const text = typeof reply.return === 'string' ? reply.return.replace(/\r\n/g, '\n') : '';
+      // HMP reports an unknown command as ordinary output; a script needs to see it failed.
+      if (/^unknown command: /.test(text)) {
+        io.stderr.write(`qmpkit exec: ${text.trimEnd()}\n`);
+        return EXIT_CODES.qmpError;
+      }
       io.stdout.write(text);
       return EXIT_CODES.ok;
     }
@@ -121,9 +139,9 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
         }
       }
     }
-    const parsed = parser.parseWords(command ?? '', pairs);
-    if (parsed.kind !== 'execute')
-      throw new QmpUsageError(`qmpkit exec: ${parsed.kind === 'error' ? parsed.message : 'bad command'}`);
+    const parsed = parseInput(parser);
+    if (parsed?.kind !== 'execute')
+      throw new QmpUsageError(`qmpkit exec: ${parsed?.kind === 'error' ? parsed.message : 'bad command'}`);
     const args: JsonObject = { ...base };
     for (const [k, v] of Object.entries(parsed.command.arguments)) {
       if (Object.hasOwn(base, k)) throw new QmpUsageError(`qmpkit exec: "${k}" is set by both --args and key=value`);
