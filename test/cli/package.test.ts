@@ -103,7 +103,7 @@ describe('the packed package', { concurrency: false }, () => {
       "import { QmpClient } from 'qmpkit'; import { startSimulator } from 'qmpkit/simulator';" +
       "const sim = await startSimulator({ qmp: ['tcp:127.0.0.1:0,server=on,wait=off'] });" +
       "const a = sim.monitors[0]?.address; if (a?.kind !== 'tcp') throw new Error('no tcp');" +
-      'const qmp = await QmpClient.connect(`${a.host}:${a.port}`, { timeoutMs: 10000 });' +
+      "const qmp = await QmpClient.connect(a.host + ':' + a.port, { timeoutMs: 10000 });" +
       "console.log((await qmp.execute('query-status')).status); await qmp.close(); await sim.close();";
     const lib = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: consumer, env });
     assert.equal(lib.stdout, 'running\n');
