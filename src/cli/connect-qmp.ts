@@ -4,7 +4,6 @@ import { QmpCommandError } from '../errors/qmp-command-error.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../limits.js';
 import type { QmpEvent } from '../protocol/messages.js';
 import type { JsonObject } from '../wire/json-value.js';
-import { diagnoseConnect } from './diagnose-connect.js';
 import type { ShellConnection, ShellReply, ShellSendOptions } from './shell-connection.js';
 
 /** Options of {@link connectQmp}. */
@@ -22,7 +21,10 @@ export async function connectQmp(target: string | Duplex, options: ConnectQmpOpt
     const client = await QmpClient.connect(target, { timeoutMs, negotiate: options.negotiate ?? true });
     return adaptClient(client);
   } catch (err) {
-    throw typeof target === 'string' ? await diagnoseConnect(target, err, timeoutMs) : err;
+    if (typeof target !== 'string') throw err;
+    // Only a failure needs the diagnosis: it stays out of the way of a command that connects.
+    const { diagnoseConnect } = await import('./diagnose-connect.js');
+    throw await diagnoseConnect(target, err, timeoutMs);
   }
 }
 

@@ -5,11 +5,9 @@ import { type ParsedArgv, parseArgv } from '../argv.js';
 import type { CliIo } from '../cli-io.js';
 import { connectQmp } from '../connect-qmp.js';
 import { EXIT_CODES, exitCodeFor } from '../exit-codes.js';
-import { parseLooseJson } from '../loose-json.js';
 import { renderJson } from '../render-json.js';
 import type { ShellConnection } from '../shell-connection.js';
-import { ShellLineParser } from '../shell-line-parser.js';
-import { ShellSchema } from '../shell-schema.js';
+import type { ShellLineParser, ShellLineResult } from '../shell-line-parser.js';
 
 const HELP = `usage: qmpkit exec ADDRESS COMMAND [key=value ...] [--args JSON] [options]
        qmpkit exec ADDRESS --hmp "HMP COMMAND LINE" [options]
@@ -93,6 +91,7 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
     let base: JsonObject = {};
     const argsText = p.string('args');
     if (argsText !== undefined) {
+      const { parseLooseJson } = await import('../loose-json.js');
       const v = parseLooseJson(argsText);
       if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof v === 'bigint') {
         throw new QmpUsageError('qmpkit exec: --args must be a JSON object');
@@ -102,9 +101,15 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
     // Check key=value before connecting so usage errors need no QEMU. Only a value the schema may
     // turn into a string (`command-line={x`) waits for the typed parse below.
     const useSchema = (pairs.length > 0 || asLine) && !p.flag('no-schema');
-    const parseInput = (parser: ShellLineParser) =>
-      command === undefined ? undefined : asLine ? parser.parse(command) : parser.parseWords(command, pairs);
-    const untyped = parseInput(new ShellLineParser());
+    // A bare command name needs no parser: a one-shot `exec SOCK query-status` loads as little as it can.
+    const bare = command !== undefined && pairs.length === 0 && !asLine;
+    const parserModule = bare ? undefined : await import('../shell-line-parser.js');
+    const parseInput = (parser: ShellLineParser | undefined): ShellLineResult | undefined => {
+      if (command === undefined) return undefined;
+      if (parser === undefined) return { kind: 'execute', command: { execute: command, arguments: {} } };
+      return asLine ? parser.parse(command) : parser.parseWords(command, pairs);
+    };
+    const untyped = parseInput(parserModule === undefined ? undefined : new parserModule.ShellLineParser());
     if (untyped?.kind === 'error' && !(useSchema && /JSON/.test(untyped.message))) {
       throw new QmpUsageError(`qmpkit exec: ${untyped.message}`);
     }
@@ -128,11 +133,12 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
       return EXIT_CODES.ok;
     }
 
-    const parser = new ShellLineParser();
-    if (useSchema) {
+    const parser = parserModule === undefined ? undefined : new parserModule.ShellLineParser();
+    if (useSchema && parser !== undefined) {
       const schema = await conn.send('query-qmp-schema', {}, sendOptions).catch(() => undefined);
       if (schema !== undefined && 'return' in schema) {
         try {
+          const { ShellSchema } = await import('../shell-schema.js');
           parser.typer = ShellSchema.fromIntrospection(schema.return);
         } catch {
           // Untyped values then.
