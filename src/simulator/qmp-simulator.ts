@@ -184,7 +184,7 @@ export class QmpSimulator {
   #buildMachine(): void {
     const c = this.config;
     if (!c.nodefaults && c.machine !== 'none' && !c.drives.some((d) => d.media === 'cdrom' && d.interface === 'ide')) {
-      // QEMU's default pc/q35 machine has an IDE cd-rom, ide1-cd0 (the seed's `eject` example).
+      // QEMU's default pc/q35 machine has an IDE cd-rom, ide1-cd0 (the classic `eject` example).
       c.drives.push({
         id: 'ide1-cd0',
         media: 'cdrom',
