@@ -144,6 +144,27 @@ describe('first contact with the CLI', { concurrency: false }, () => {
     assert.match(r.stderr, /^ERROR: Couldn't connect to \S+: ENOENT/);
   });
 
+  test('proxy errors say they come from qmpkit proxy, once', async () => {
+    const missing = join(dir, 'no-qemu.sock');
+    const r = await qmpkit(['proxy', '--upstream', missing, '--listen', `unix:${join(dir, 'p.sock')}`]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /^qmpkit proxy: /);
+    assert.doesNotMatch(r.stderr, /qmpkit proxy: qmpkit proxy/);
+    const badPolicy = join(dir, 'policy.json');
+    writeFileSync(badPolicy, '{');
+    const rp = await qmpkit([
+      'proxy',
+      '--upstream',
+      sock,
+      '--listen',
+      `unix:${join(dir, 'p.sock')}`,
+      '--policy',
+      badPolicy,
+    ]);
+    assert.notEqual(rp.code, 0);
+    assert.match(rp.stderr, /^qmpkit proxy: /);
+  });
+
   test('qmpkit sim without a monitor is a usage error', async () => {
     const r = await qmpkit(['sim', '-machine', 'q35']);
     assert.equal(r.code, 2);
