@@ -106,3 +106,49 @@ test('real QEMU 7.2 on q35 gives the same refusals', async (t) => {
     await q.stop();
   }
 });
+
+/** Ejects the default machine's cd-rom and returns the DEVICE_TRAY_MOVED data QEMU sent. */
+async function defaultCdrom(qmp: QmpClient, device: string): Promise<unknown> {
+  const moved = qmp.waitForEvent('DEVICE_TRAY_MOVED', { timeoutMs: 10000 });
+  await qmp.executeRaw('eject', { device });
+  return (await moved).data;
+}
+
+const DEFAULT_CDROMS = [
+  { machine: 'pc', device: 'ide1-cd0', id: '/machine/unattached/device[23]' },
+  { machine: 'q35', device: 'ide2-cd0', id: '/machine/unattached/device[18]' },
+] as const;
+
+for (const c of DEFAULT_CDROMS) {
+  test(`simulator ${c.machine} without -nodefaults: the default cd-rom is ${c.device} at QEMU's QOM path`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qmpkit-simv-'));
+    const sock = join(dir, 'qmp.sock');
+    const sim = await startSimulator({ argv: ['-machine', c.machine, '-qmp', `unix:${sock},server=on,wait=off`] });
+    try {
+      const qmp = await QmpClient.connect(sock, { timeoutMs: 5000 });
+      try {
+        assert.deepEqual(await defaultCdrom(qmp, c.device), { device: c.device, 'tray-open': true, id: c.id });
+      } finally {
+        await qmp.close();
+      }
+    } finally {
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test(`real QEMU 7.2 ${c.machine} without -nodefaults: the same cd-rom and path`, async (t) => {
+    if (!requireQemu(t)) return;
+    const q = await startQemu({ args: ['-machine', `${c.machine},accel=tcg`, '-m', '64', '-display', 'none'] });
+    try {
+      const qmp = await QmpClient.connect(q.socketPath, { timeoutMs: 10000 });
+      try {
+        assert.deepEqual(await defaultCdrom(qmp, c.device), { device: c.device, 'tray-open': true, id: c.id });
+      } finally {
+        await qmp.close();
+      }
+    } finally {
+      await q.stop();
+    }
+  });
+}

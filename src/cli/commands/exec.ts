@@ -100,13 +100,14 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
     }
     // Check key=value before connecting so usage errors need no QEMU. Only a value the schema may
     // turn into a string (`command-line={x`) waits for the typed parse below.
-    const useSchema = (pairs.length > 0 || asLine) && !p.flag('no-schema');
+    const rawJson = command?.trimStart().startsWith('{') === true;
+    const useSchema = (pairs.length > 0 || (asLine && !rawJson)) && !p.flag('no-schema');
     // A bare command name needs no parser: a one-shot `exec SOCK query-status` loads as little as it can.
     const bare = command !== undefined && pairs.length === 0 && !asLine;
     const parserModule = bare ? undefined : await import('../shell-line-parser.js');
     const parseInput = (parser: ShellLineParser | undefined): ShellLineResult | undefined => {
       if (command === undefined) return undefined;
-      if (parser === undefined) return { kind: 'execute', command: { execute: command, arguments: {} } };
+      if (parser === undefined) return { kind: 'execute', command: { execute: command.trim(), arguments: {} } };
       return asLine ? parser.parse(command) : parser.parseWords(command, pairs);
     };
     const untyped = parseInput(parserModule === undefined ? undefined : new parserModule.ShellLineParser());

@@ -15,7 +15,7 @@ tools without a VM. Its command line is QEMU's own:
   -mon chardev=ID,mode=control[,pretty=on]
   -readconfig FILE          QEMU's config file ([chardev "qmp"] and [mon "qmp"] sections, [drive], [device])
   -name NAME  -uuid UUID  -S (start paused)  -no-shutdown
-  -machine pc|q35|none      (default pc; -nodefaults drops the default cd-rom ide1-cd0)
+  -machine pc|q35|none      (default pc; its default cd-rom is ide1-cd0, q35's ide2-cd0; -nodefaults drops it)
   -drive if=none|ide,id=ID,media=cdrom|disk[,file=F,format=raw,readonly=on]
   -device ide-cd|ide-hd|scsi-cd|e1000|virtio-net-pci|qemu-xhci|usb-kbd|...,id=ID[,drive=ID,bus=BUS]
 Simulator-only options:
