@@ -15,6 +15,16 @@ const SCRIPT = join(PROJECT_ROOT, 'scripts/build-if-stale.mjs');
 /** A project with one source file and, optionally, a compiled CLI older than it. */
 function scratch(withOldBuild: boolean): string {
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-start-'));
+  try {
+    fill(dir, withOldBuild);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return dir;
+}
+
+function fill(dir: string, withOldBuild: boolean): void {
   mkdirSync(join(dir, 'scripts'));
   cpSync(SCRIPT, join(dir, 'scripts/build-if-stale.mjs'));
   symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'));
@@ -32,7 +42,6 @@ function scratch(withOldBuild: boolean): string {
     const past = new Date(Date.now() - 3600_000);
     utimesSync(entry, past, past);
   }
-  return dir;
 }
 
 test('a build newer than every source is left alone: no compiler run, nothing printed', async () => {
