@@ -14,6 +14,6 @@ export interface CliIo {
   readonly stderr: Writable;
   /** Environment (`QMP_SOCKET`, `HOME`, ...). */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Fires on SIGINT/SIGTERM when the command does not own the terminal; commands stop cleanly. */
+  /** Fires on SIGINT/SIGTERM/SIGHUP when the command does not own the terminal; commands stop cleanly. */
   readonly signal?: AbortSignal | undefined;
 }

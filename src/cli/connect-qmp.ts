@@ -16,11 +16,16 @@ export interface ConnectQmpOptions {
 
 /** Connects to a QMP address (or an already open stream) and adapts the client for the CLI. */
 export async function connectQmp(target: string | Duplex, options: ConnectQmpOptions = {}): Promise<ShellConnection> {
-  const client = await QmpClient.connect(target, {
-    timeoutMs: options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    negotiate: options.negotiate ?? true,
-  });
-  return adaptClient(client);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  try {
+    const client = await QmpClient.connect(target, { timeoutMs, negotiate: options.negotiate ?? true });
+    return adaptClient(client);
+  } catch (err) {
+    if (typeof target !== 'string') throw err;
+    // Only a failure needs the diagnosis: it stays out of the way of a command that connects.
+    const { diagnoseConnect } = await import('./diagnose-connect.js');
+    throw await diagnoseConnect(target, err, timeoutMs);
+  }
 }
 
 /** Wraps a connected `QmpClient` (e.g. the launcher's) for the CLI. */

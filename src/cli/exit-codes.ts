@@ -15,7 +15,7 @@ export const EXIT_CODES = {
   connection: 3,
   /** A deadline passed (`--timeout-ms`) before the command answered or `--count` events arrived. */
   timeout: 4,
-  /** Interrupted by SIGINT or SIGTERM (128 + SIGINT, as shells report it). */
+  /** Interrupted by SIGINT, SIGTERM or SIGHUP (128 + SIGINT, as shells report Ctrl-C, for all three). */
   interrupted: 130,
   /** A bug in qmpkit: an error that is not a `QmpError`, or `QMP_ERR_INTERNAL`. */
   internal: 70,

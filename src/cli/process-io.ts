@@ -2,8 +2,9 @@ import type { CliIo } from './cli-io.js';
 import { EXIT_CODES } from './exit-codes.js';
 
 /**
- * The real process as a `CliIo`. The first SIGINT or SIGTERM aborts `signal` so the running command
- * can stop cleanly (close QEMU, restore the terminal); a second one exits at once.
+ * The real process as a `CliIo`. The first SIGINT, SIGTERM or SIGHUP (the terminal closed) aborts
+ * `signal` so the running command can stop cleanly (shut QEMU down, remove its temp dir, restore the
+ * terminal); a second one exits at once.
  */
 export function processIo(): CliIo {
   const ac = new AbortController();
@@ -13,6 +14,7 @@ export function processIo(): CliIo {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signal: ac.signal };
 }
 

@@ -29,7 +29,7 @@ Exit status (every command):
   3    could not connect, connection lost, protocol failure, or QEMU failed to launch
   4    a --timeout-ms deadline passed
   70   internal error (a bug: please report it)
-  130  interrupted (SIGINT, SIGTERM)
+  130  interrupted (SIGINT, SIGTERM, SIGHUP)
 
 Options:
   -h, --help     show this help

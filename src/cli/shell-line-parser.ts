@@ -94,6 +94,11 @@ export class ShellLineParser {
     if (body.length > 0) {
       const [first, ...rest] = body;
       const type = commandName(first);
+      const known = this.#typer?.actionNames?.();
+      // Refused here, the line is lost but the transaction stays open for a corrected one.
+      if (known !== undefined && known.length > 0 && !known.includes(type)) {
+        throw new QmpUsageError(`Unknown transaction action '${type}' (actions: ${known.join(', ')})`);
+      }
       actions.push({ type, data: this.#arguments(rest, { kind: 'action', name: type }) });
     }
     if (close === -1) return { kind: 'pending', actions: actions.length };

@@ -89,7 +89,9 @@ export class ShellRepl {
     try {
       this.#conn = await this.#o.connect();
     } catch (err) {
-      io.stderr.write(`ERROR: Couldn't connect to ${this.#o.address}: ${describe(err)}\n`);
+      // Connection errors already name the address; say it once.
+      const why = describe(err).replace(`Cannot connect to ${this.#o.address}: `, '');
+      io.stderr.write(`ERROR: Couldn't connect to ${this.#o.address}: ${why}\n`);
       return exitCodeFor(err);
     }
     if (this.#o.logFile !== undefined) {

@@ -26,6 +26,8 @@ export interface ShellTypeInfo {
 /** The part of a schema the shell's parser needs to type values. */
 export interface ShellTyper {
   typeAt(target: ShellArgTarget, path: readonly string[], given?: JsonObject): ShellTypeInfo | undefined;
+  /** The transaction action types the schema knows; without it, any action is taken as typed. */
+  actionNames?(): string[];
 }
 
 const BUILTIN_KINDS: Readonly<Record<QapiJsonType, ShellJsonKind>> = {

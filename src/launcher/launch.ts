@@ -161,7 +161,12 @@ export async function launch(options: LaunchOptions): Promise<QemuProcess> {
     );
   } catch (err) {
     stream?.destroy();
-    child.kill('SIGKILL');
+    // A monitor that goes away before greeting usually means QEMU is exiting (bad display, bad
+    // device): give it the shutdown timeout so the report shows its exit status and reason, not our disconnect.
+    const lost =
+      err instanceof QmpError && !['QMP_ERR_ABORTED', 'QMP_ERR_CONNECT_TIMEOUT', 'QMP_ERR_TIMEOUT'].includes(err.code);
+    const exitedAlone = lost && (await settlesWithin(exited, shutdownTimeoutMs));
+    if (!exitedAlone) child.kill('SIGKILL');
     const status = await exited;
     void listener.close().catch(() => undefined);
     removeDir();
@@ -172,10 +177,23 @@ export async function launch(options: LaunchOptions): Promise<QemuProcess> {
         ? `Could not run ${binary}: ${spawnError.message}`
         : err instanceof EarlyExit
           ? `QEMU exited before it could ${err.step}`
-          : `QEMU failed to start: ${err instanceof Error ? err.message : String(err)}`;
+          : exitedAlone
+            ? 'QEMU exited before it could greet on its QMP monitor'
+            : `QEMU failed to start: ${err instanceof Error ? err.message : String(err)}`;
     throw launchFailure(what, status, argv, tail.text(), spawnError ?? err);
   }
   return new QemuProcess({ qmp: client, child, argv, exited, tail, shutdownTimeoutMs, onDispose: dispose });
+}
+
+/** Resolves true when `p` settles within `ms`. */
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    void p.then(() => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
 }
 
 /** QEMU exited while we waited for `step`. */

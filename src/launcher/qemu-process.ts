@@ -161,8 +161,24 @@ export function launchFailure(
         : '';
   const tail = stderrTail.trim() === '' ? '  (nothing on stderr)' : stderrTail.replace(/^/gm, '  ');
   return new QmpLaunchError(
-    `${what}${how}\ncommand: ${shellQuote(argv)}\nstderr:\n${tail}`,
+    `${what}${how}${causeOf(stderrTail)}\ncommand: ${shellQuote(argv)}\nstderr:\n${tail}`,
     { exitCode: status.exitCode, signal: status.signal, argv, stderrTail },
     cause === undefined ? {} : { cause },
   );
+}
+
+/** QEMU's complaints when it has no display to open (GTK, SDL, VNC-less headless hosts). */
+const NO_DISPLAY =
+  /gtk initialization failed|Could not initialize SDL|cannot open display|Display '.*' is not available/i;
+
+/**
+ * The line that says why QEMU stopped, to put first: QEMU prints its reason last ("gtk initialization
+ * failed", "-foo: invalid option"). A missing display gets the fix.
+ */
+function causeOf(stderrTail: string): string {
+  const lines = stderrTail.split('\n').filter((l) => l.trim() !== '');
+  const last = lines[lines.length - 1];
+  if (last === undefined) return '';
+  const hint = NO_DISPLAY.test(stderrTail) ? ' (no display here: add -display none)' : '';
+  return `: ${last.trim()}${hint}`;
 }

@@ -184,9 +184,10 @@ export class QmpSimulator {
   #buildMachine(): void {
     const c = this.config;
     if (!c.nodefaults && c.machine !== 'none' && !c.drives.some((d) => d.media === 'cdrom' && d.interface === 'ide')) {
-      // QEMU's default pc/q35 machine has an IDE cd-rom, ide1-cd0 (the seed's `eject` example).
+      // QEMU's default machines have an IDE cd-rom: ide1-cd0 on pc (the classic `eject` example),
+      // ide2-cd0 on q35, whose AHCI controller names its ports differently.
       c.drives.push({
-        id: 'ide1-cd0',
+        id: c.machine === 'q35' ? 'ide2-cd0' : 'ide1-cd0',
         media: 'cdrom',
         file: undefined,
         format: undefined,
@@ -194,7 +195,9 @@ export class QmpSimulator {
         interface: 'ide',
       });
     }
-    let unattached = 20;
+    // Where QEMU 7.2 puts the first IDE drive's device among /machine/unattached (pc: device[23],
+    // q35: device[18]), so the QOM path in DEVICE_TRAY_MOVED and query-block is QEMU's.
+    let unattached = c.machine === 'q35' ? 18 : 23;
     for (const d of c.drives) {
       const backend: SimBlockBackend = {
         name: d.id,

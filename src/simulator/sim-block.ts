@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { QmpCommandError } from '../errors/qmp-command-error.js';
+import { isQemuIdentifier } from './qemu-identifier.js';
 
 /** A block node (`blockdev-add`, or the nodes behind a `-drive`). */
 export interface SimBlockNode {
@@ -184,8 +185,11 @@ export class SimBlock {
     const nodeName = args['node-name'];
     if (typeof nodeName !== 'string')
       throw new QmpCommandError('GenericError', "'node-name' is required by the simulator's blockdev-add");
+    if (!isQemuIdentifier(nodeName)) throw new QmpCommandError('GenericError', `Invalid node-name: '${nodeName}'`);
     if (this.nodes.has(nodeName))
       throw new QmpCommandError('GenericError', `Duplicate nodes with node-name='${nodeName}'`);
+    // QEMU keeps node names in a 32-byte buffer, terminating NUL included.
+    if (nodeName.length >= 32) throw new QmpCommandError('GenericError', 'Node name too long');
     const ro = args['read-only'] === true;
     let node: SimBlockNode;
     if (driver === 'file' || driver === 'host_device') {

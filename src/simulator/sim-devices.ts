@@ -1,4 +1,5 @@
 import { QmpCommandError } from '../errors/qmp-command-error.js';
+import { isQemuIdentifier } from './qemu-identifier.js';
 
 type BusType = 'PCI' | 'usb-bus' | 'IDE' | 'SCSI' | 'System';
 
@@ -64,7 +65,8 @@ export class SimDevices {
     this.machineType =
       machine === 'none' ? 'none-machine' : machine === 'q35' ? 'pc-q35-7.2-machine' : 'pc-i440fx-7.2-machine';
     if (machine === 'q35') {
-      this.#addBus('pcie.0', 'PCI', true);
+      // QEMU 7.2 hot-plugs PCIe devices only into root ports, never into the root complex itself.
+      this.#addBus('pcie.0', 'PCI', false);
       for (let i = 0; i < 6; i++) this.#addBus(`ide.${i}`, 'IDE', false);
     } else if (machine === 'pc') {
       this.#addBus('pci.0', 'PCI', true);
@@ -85,12 +87,15 @@ export class SimDevices {
 
   /**
    * Adds a device (`device_add`, or `-device` when `coldplug`). Returns it. Errors are QEMU 7.2's
-   * texts: duplicate ids, unknown models, missing buses, buses without hotplug.
+   * texts: ids that are not identifiers, duplicate ids, unknown models, missing buses, buses without hotplug.
    */
   add(driver: string, props: Record<string, unknown>, coldplug: boolean): SimDevice {
     const info = DRIVERS[driver];
     if (!info) throw new QmpCommandError('GenericError', `'${driver}' is not a valid device model name`);
     const id = typeof props['id'] === 'string' ? props['id'] : undefined;
+    if (id !== undefined && !isQemuIdentifier(id)) {
+      throw new QmpCommandError('GenericError', "Parameter 'id' expects an identifier");
+    }
     if (id !== undefined && this.devices.some((d) => d.id === id)) {
       throw new QmpCommandError('GenericError', `Duplicate device ID '${id}'`);
     }

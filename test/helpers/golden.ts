@@ -1,4 +1,7 @@
-// The golden transcripts of real QEMU 7.2 (test/fixtures/golden/golden.json; see its README.md).
+// The golden transcripts of real QEMU 7.2: test/fixtures/golden/golden.json holds, per scenario, the
+// QEMU command line and every chunk on the wire (`dir` "C" for what the client sent, "S" for what
+// QEMU sent, `t_ms` since connecting, the bytes as `data` or, when not UTF-8, `data_b64`). The
+// *.txt files beside it show the same sessions for reading, one line per message.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 

@@ -1,5 +1,5 @@
 // The client's integration checks against the simulated QEMU (no QEMU needed), plus the simulator's
-// own features: I/O error injection, the seed's examples, and `qmpkit sim` as a process.
+// own features: I/O error injection, the classic QMP examples, and `qmpkit sim` as a process.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -56,7 +56,7 @@ test('client vs simulator: negotiation, 1,000 pipelined, stop/cont events, big i
   });
 });
 
-test("the seed's examples: eject of ide1-cd0, query-status, query-commands, device_add e1000", async () => {
+test('the classic QMP examples: eject of ide1-cd0, query-status, query-commands, device_add e1000', async () => {
   await withSim([], async (sock) => {
     const qmp = await QmpClient.connect(sock, { timeoutMs: 5000 });
     assert.deepEqual(await qmp.execute('eject', { device: 'ide1-cd0' }), {});
@@ -99,7 +99,7 @@ test('an injected I/O error with action stop emits BLOCK_IO_ERROR and pauses the
   }
 });
 
-test("qmpkit sim -readconfig with the seed's sections, pretty output, and quit ends the process", async () => {
+test('qmpkit sim -readconfig with [chardev] and [mon] sections, pretty output, and quit ends the process', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-simp-'));
   const sock = join(dir, 'qmp.sock');
   const conf = join(dir, 'qemu-qmp.conf');

@@ -1,5 +1,5 @@
 // `qmpkit gen --from-qemu` against the installed QEMU: it starts the binary, reads its schema over
-// stdio and stops it. On this machine's QEMU 7.2 the result must equal the committed 7.2 types.
+// stdio and stops it. With QEMU 7.2 installed, the result must equal the committed 7.2 types.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -287,6 +287,25 @@ describe('transactions', () => {
     assert.deepEqual(args(')', p), { actions: [{ type: 'abort', data: {} }] });
   });
 
+  test('with a schema, an unknown action is refused, the valid ones listed, and the transaction stays open', () => {
+    const p = new ShellLineParser({ typer: schema });
+    p.parse('transaction(');
+    p.parse('abort');
+    const message = error('no-such-action node=x', p);
+    assert.match(message, /^Unknown transaction action 'no-such-action' \(actions: abort, block-dirty-bitmap-add, /);
+    assert.equal(p.inTransaction, true);
+    assert.deepEqual(args('block-dirty-bitmap-add node=d0 name=b0 )', p), {
+      actions: [
+        { type: 'abort', data: {} },
+        { type: 'block-dirty-bitmap-add', data: { node: 'd0', name: 'b0' } },
+      ],
+    });
+    assert.match(
+      error('transaction( bogus )', new ShellLineParser({ typer: schema })),
+      /Unknown transaction action 'bogus'/,
+    );
+  });
+
   test('text after the closing ) is an error', () => {
     const p = new ShellLineParser();
     p.parse('transaction(');

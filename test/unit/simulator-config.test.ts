@@ -19,7 +19,7 @@ test("QEMU's key=value syntax: implied first word, ',,' escapes, legacy booleans
   );
 });
 
-test("the seed's -qmp forms", () => {
+test("the -qmp forms of QEMU's documentation", () => {
   const a = parseSimArgs(['-qmp', 'tcp:localhost:4444,server,wait=off']);
   assert.deepEqual(a.monitors, [
     { address: 'tcp:localhost:4444,server=on,wait=off', pretty: false, wait: false, label: 'compat_monitor0' },
@@ -59,7 +59,7 @@ test('-chardev + -mon with pretty=on, and the errors QEMU gives', () => {
   );
 });
 
-test("-readconfig with the seed's [chardev] and [mon] sections", () => {
+test('-readconfig with [chardev] and [mon] sections', () => {
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-sim-'));
   try {
     const file = join(dir, 'qemu-qmp.conf');

@@ -16,13 +16,13 @@ Prints QEMU's events as they arrive, one JSON object per line, exactly as QEMU s
 
   qmpkit events /tmp/qmp.sock
   qmpkit events /tmp/qmp.sock --name STOP --name RESUME
-  qmpkit events /tmp/qmp.sock --name DEVICE_TRAY_MOVED --match id=ide1-cd0 --count 1 --timeout-ms 5000
+  qmpkit events /tmp/qmp.sock --name DEVICE_TRAY_MOVED --match device=ide1-cd0 --count 1 --timeout-ms 5000
 
 options:
   -h, --help            show this help and exit
       --name NAME       only events with this name (repeatable; any of them)
       --match KEY=VALUE only events whose data has KEY (dotted for nested) equal to VALUE
-                        (compared as text: tray-open=true, id=cd0; repeatable; all must match)
+                        (compared as text: tray-open=true, device=ide1-cd0; repeatable; all must match)
       --count N         exit after N matching events
       --timeout-ms MS   stop after MS milliseconds
   -p, --pretty          indent each event (several lines per event)
@@ -34,7 +34,7 @@ Exit status:
   0  --count events arrived; or, without --count, --timeout-ms passed
   2  usage error
   3  could not connect, or the connection was lost (QEMU exited)
-  4  --timeout-ms passed before --count events arrived
+  4  --timeout-ms passed before --count events arrived (how many did is said on stderr)
   130 interrupted (Ctrl-C, SIGTERM)
 `;
 
@@ -118,7 +118,14 @@ export async function runEvents(argv: readonly string[], io: CliIo): Promise<num
       if (io.signal?.aborted) onAbort();
       io.signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => finish(count === undefined ? EXIT_CODES.ok : EXIT_CODES.timeout), timeoutMs);
+        timer = setTimeout(() => {
+          if (count !== undefined) {
+            io.stderr.write(
+              `qmpkit events: ${seen} of ${count} event${count === 1 ? '' : 's'} arrived within ${timeoutMs} ms\n`,
+            );
+          }
+          finish(count === undefined ? EXIT_CODES.ok : EXIT_CODES.timeout);
+        }, timeoutMs);
       }
       c.onEvent((event: QmpEvent) => {
         if (finished) return;

@@ -5,11 +5,9 @@ import { type ParsedArgv, parseArgv } from '../argv.js';
 import type { CliIo } from '../cli-io.js';
 import { connectQmp } from '../connect-qmp.js';
 import { EXIT_CODES, exitCodeFor } from '../exit-codes.js';
-import { parseLooseJson } from '../loose-json.js';
 import { renderJson } from '../render-json.js';
 import type { ShellConnection } from '../shell-connection.js';
-import { ShellLineParser } from '../shell-line-parser.js';
-import { ShellSchema } from '../shell-schema.js';
+import type { ShellLineParser, ShellLineResult } from '../shell-line-parser.js';
 
 const HELP = `usage: qmpkit exec ADDRESS COMMAND [key=value ...] [--args JSON] [options]
        qmpkit exec ADDRESS --hmp "HMP COMMAND LINE" [options]
@@ -17,7 +15,9 @@ const HELP = `usage: qmpkit exec ADDRESS COMMAND [key=value ...] [--args JSON] [
 Runs one QMP command and prints its "return" as JSON on stdout, for scripts.
 
   qmpkit exec /tmp/qmp.sock query-status
-  qmpkit exec /tmp/qmp.sock eject id=ide1-cd0 force=true
+  qmpkit exec /tmp/qmp.sock eject device=ide1-cd0 force=true
+  qmpkit exec /tmp/qmp.sock 'device_add driver=e1000 id=net1'     (a whole shell line)
+  qmpkit exec /tmp/qmp.sock '{"execute": "query-name"}'            (a QMP command as JSON)
   qmpkit exec localhost:4444 blockdev-add --args '{"driver": "null-co", "node-name": "n0"}'
   qmpkit exec /tmp/qmp.sock --hmp "info status"
 
@@ -29,6 +29,7 @@ options:
   -h, --help            show this help and exit
       --args JSON       arguments as a JSON object (key=value pairs add to it)
       --hmp LINE        run an HMP command through human-monitor-command and print its text
+                        (an unknown HMP command exits 1)
   -p, --pretty          indent the JSON output
       --timeout-ms MS   deadline for the reply (default: none)
       --connect-timeout-ms MS
@@ -71,6 +72,14 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
     const timeoutMs = p.integer('timeout-ms', 1);
     const connectTimeoutMs = p.integer('connect-timeout-ms', 1);
     const [address, command, ...pairs] = p.positionals;
+    // A whole shell line in one argument ('device_add driver=e1000') or a pasted QMP command
+    // ('{"execute": ...}') is read as the shell reads a line.
+    const asLine = command !== undefined && (command.trimStart().startsWith('{') || /\s/.test(command.trim()));
+    if (asLine && pairs.length > 0) {
+      throw new QmpUsageError(
+        `qmpkit exec: '${command}' is not a command name; give the command and each key=value as separate arguments, or the whole line as one`,
+      );
+    }
     const hmp = p.string('hmp');
     if (address === undefined) throw new QmpUsageError('qmpkit exec: missing ADDRESS (see qmpkit exec --help)');
     if (hmp === undefined && command === undefined) {
@@ -82,6 +91,7 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
     let base: JsonObject = {};
     const argsText = p.string('args');
     if (argsText !== undefined) {
+      const { parseLooseJson } = await import('../loose-json.js');
       const v = parseLooseJson(argsText);
       if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof v === 'bigint') {
         throw new QmpUsageError('qmpkit exec: --args must be a JSON object');
@@ -90,8 +100,17 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
     }
     // Check key=value before connecting so usage errors need no QEMU. Only a value the schema may
     // turn into a string (`command-line={x`) waits for the typed parse below.
-    const useSchema = pairs.length > 0 && !p.flag('no-schema');
-    const untyped = command === undefined ? undefined : new ShellLineParser().parseWords(command, pairs);
+    const rawJson = command?.trimStart().startsWith('{') === true;
+    const useSchema = (pairs.length > 0 || (asLine && !rawJson)) && !p.flag('no-schema');
+    // A bare command name needs no parser: a one-shot `exec SOCK query-status` loads as little as it can.
+    const bare = command !== undefined && pairs.length === 0 && !asLine;
+    const parserModule = bare ? undefined : await import('../shell-line-parser.js');
+    const parseInput = (parser: ShellLineParser | undefined): ShellLineResult | undefined => {
+      if (command === undefined) return undefined;
+      if (parser === undefined) return { kind: 'execute', command: { execute: command.trim(), arguments: {} } };
+      return asLine ? parser.parse(command) : parser.parseWords(command, pairs);
+    };
+    const untyped = parseInput(parserModule === undefined ? undefined : new parserModule.ShellLineParser());
     if (untyped?.kind === 'error' && !(useSchema && /JSON/.test(untyped.message))) {
       throw new QmpUsageError(`qmpkit exec: ${untyped.message}`);
     }
@@ -106,24 +125,30 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
         return EXIT_CODES.qmpError;
       }
       const text = typeof reply.return === 'string' ? reply.return.replace(/\r\n/g, '\n') : '';
+      // HMP reports an unknown command as ordinary output; a script needs to see it failed.
+      if (/^unknown command: /.test(text)) {
+        io.stderr.write(`qmpkit exec: ${text.trimEnd()}\n`);
+        return EXIT_CODES.qmpError;
+      }
       io.stdout.write(text);
       return EXIT_CODES.ok;
     }
 
-    const parser = new ShellLineParser();
-    if (useSchema) {
+    const parser = parserModule === undefined ? undefined : new parserModule.ShellLineParser();
+    if (useSchema && parser !== undefined) {
       const schema = await conn.send('query-qmp-schema', {}, sendOptions).catch(() => undefined);
       if (schema !== undefined && 'return' in schema) {
         try {
+          const { ShellSchema } = await import('../shell-schema.js');
           parser.typer = ShellSchema.fromIntrospection(schema.return);
         } catch {
           // Untyped values then.
         }
       }
     }
-    const parsed = parser.parseWords(command ?? '', pairs);
-    if (parsed.kind !== 'execute')
-      throw new QmpUsageError(`qmpkit exec: ${parsed.kind === 'error' ? parsed.message : 'bad command'}`);
+    const parsed = parseInput(parser);
+    if (parsed?.kind !== 'execute')
+      throw new QmpUsageError(`qmpkit exec: ${parsed?.kind === 'error' ? parsed.message : 'bad command'}`);
     const args: JsonObject = { ...base };
     for (const [k, v] of Object.entries(parsed.command.arguments)) {
       if (Object.hasOwn(base, k)) throw new QmpUsageError(`qmpkit exec: "${k}" is set by both --args and key=value`);

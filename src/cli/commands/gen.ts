@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename, isAbsolute } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateTypeScript } from '../../codegen/index.js';
 import { QmpError } from '../../errors/index.js';
@@ -123,6 +123,7 @@ export async function runGen(argv: string[], io: GenIo): Promise<number> {
     return 1;
   }
   try {
+    mkdirSync(dirname(values.output), { recursive: true });
     writeFileSync(values.output, text);
   } catch (e) {
     io.stderr.write(`qmpkit gen: cannot write ${values.output}: ${(e as Error).message}\n`);

@@ -1,5 +1,5 @@
 import { QmpUsageError } from '../../errors/qmp-error.js';
-import { launch, type QemuProcess } from '../../launcher/index.js';
+import { launch, type QemuExitStatus, type QemuProcess } from '../../launcher/index.js';
 import { LAUNCH_SHUTDOWN_TIMEOUT_MS, LAUNCH_START_TIMEOUT_MS } from '../../limits.js';
 import type { JsonValue } from '../../wire/json-value.js';
 import { type ParsedArgv, parseArgv } from '../argv.js';
@@ -35,6 +35,23 @@ Do not give it a -qmp for the launcher: it adds its own monitor.
 Exit status: 0 QEMU exited with status 0 or was shut down by qmpkit; 2 usage error;
 3 QEMU failed to start or died (its exit status, command line and stderr tail are printed).
 `;
+
+/** An error for the terminal; QEMU's stderr is left out when it was already shown as it came. */
+function report(err: unknown, stderrShown: boolean): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return stderrShown ? message.replace(/\nstderr:\n[\s\S]*$/, '') : message;
+}
+
+/**
+ * How QEMU ended after an interrupt. A Ctrl-C in the terminal reaches QEMU too (same process group),
+ * and QEMU then ends on its own signal handler before `quit` matters: say so, as QEMU did.
+ */
+function howItEnded(vm: QemuProcess, status: QemuExitStatus): string {
+  if (status.signal !== null) return `QEMU killed by ${status.signal}`;
+  const signalled = /terminating on signal (\d+)/.exec(vm.stderrTail());
+  if (signalled !== null) return `QEMU terminated on signal ${signalled[1]}`;
+  return `QEMU shut down (${vm.shutdownStep ?? 'quit'})`;
+}
 
 /** `qmpkit launch`. */
 export async function runLaunch(argv: readonly string[], io: CliIo): Promise<number> {
@@ -80,7 +97,7 @@ export async function runLaunch(argv: readonly string[], io: CliIo): Promise<num
       ...(io.signal === undefined ? {} : { signal: io.signal }),
     });
   } catch (err) {
-    io.stderr.write(`qmpkit launch: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr.write(`qmpkit launch: ${report(err, !shell)}\n`);
     return exitCodeFor(err);
   }
   const v = vm.qmp.greeting?.QMP.version.qemu;
@@ -97,7 +114,7 @@ export async function runLaunch(argv: readonly string[], io: CliIo): Promise<num
       const status = await vm.close();
       // QEMU leaving with status 0 (the user typed quit) is a normal end of the session.
       if (vm.failure !== undefined && status.exitCode !== 0) {
-        io.stderr.write(`qmpkit launch: ${vm.failure.message}\n`);
+        io.stderr.write(`qmpkit launch: ${report(vm.failure, false)}\n`);
         return EXIT_CODES.connection;
       }
       return code;
@@ -113,11 +130,11 @@ export async function runLaunch(argv: readonly string[], io: CliIo): Promise<num
     });
     const status = await vm.close();
     if (interrupted) {
-      io.stderr.write(`QEMU shut down (${vm.shutdownStep ?? 'quit'})\n`);
+      io.stderr.write(`${howItEnded(vm, status)}\n`);
       return EXIT_CODES.ok;
     }
     if (status.exitCode === 0) return EXIT_CODES.ok;
-    io.stderr.write(`qmpkit launch: ${vm.failure?.message ?? 'QEMU exited'}\n`);
+    io.stderr.write(`qmpkit launch: ${vm.failure === undefined ? 'QEMU exited' : report(vm.failure, true)}\n`);
     return EXIT_CODES.connection;
   } finally {
     await vm.close();

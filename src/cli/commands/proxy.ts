@@ -52,7 +52,7 @@ when QEMU offers it) and reconnects when QEMU comes back on the same address.
   -q, --quiet            do not log connections on stderr (QEMU lost and back, clients coming and going)
   -h, --help             show this help
 
-Runs until SIGINT/SIGTERM. Exit status: 0 after a signal, 2 usage error, 3 cannot reach QEMU at start
+Runs until SIGINT/SIGTERM/SIGHUP. Exit status: 0 after a signal, 2 usage error, 3 cannot reach QEMU at start
 (without --wait-upstream).
 `;
 
@@ -120,7 +120,7 @@ function listeners(p: ParsedArgv): QmpProxyListen[] {
     const cert = p.string('tls-cert');
     const key = p.string('tls-key');
     if (cert === undefined || key === undefined)
-      throw new QmpUsageError(`--listen ${address} needs --tls-cert and --tls-key`);
+      throw new QmpUsageError(`qmpkit proxy: --listen ${address} needs --tls-cert and --tls-key`);
     const ca = p.string('tls-ca');
     return {
       address: address.slice(4),
@@ -184,7 +184,9 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
       ...limits,
     });
   } catch (err) {
-    io.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    // Errors from the policy file, the proxy or the sockets do not name the command; say it once.
+    const msg = err instanceof Error ? err.message : String(err);
+    io.stderr.write(msg.startsWith('qmpkit proxy') ? `${msg}\n` : `qmpkit proxy: ${msg}\n`);
     return exitCodeFor(err);
   }
   if (!quiet) io.stderr.write(`qmpkit proxy: listening on ${proxy.addresses.join(', ')} for QEMU at ${upstreamText}\n`);

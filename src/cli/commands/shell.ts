@@ -43,7 +43,7 @@ ${SHELL_OPTIONS_HELP}
 
 Lines:
   query-status                          a command
-  eject id=ide1-cd0 force=true          key=value arguments; true/false/null/numbers typed,
+  eject device=ide1-cd0 force=true      key=value arguments; true/false/null/numbers typed,
                                         and typed by the schema (id=1 stays a string where it is one)
   blockdev-add driver=file node-name=f0 filename=/tmp/disk.img cache.direct=true
                                         dotted keys build nested objects

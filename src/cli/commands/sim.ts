@@ -1,5 +1,5 @@
 import { QmpError } from '../../errors/index.js';
-import { startSimulator } from '../../simulator/index.js';
+import { parseSimArgs, type SimConfig, startSimulator } from '../../simulator/index.js';
 import type { CliIo } from '../cli-io.js';
 import { EXIT_CODES, exitCodeFor } from '../exit-codes.js';
 
@@ -15,7 +15,7 @@ tools without a VM. Its command line is QEMU's own:
   -mon chardev=ID,mode=control[,pretty=on]
   -readconfig FILE          QEMU's config file ([chardev "qmp"] and [mon "qmp"] sections, [drive], [device])
   -name NAME  -uuid UUID  -S (start paused)  -no-shutdown
-  -machine pc|q35|none      (default pc; -nodefaults drops the default cd-rom ide1-cd0)
+  -machine pc|q35|none      (default pc; its default cd-rom is ide1-cd0, q35's ide2-cd0; -nodefaults drops it)
   -drive if=none|ide,id=ID,media=cdrom|disk[,file=F,format=raw,readonly=on]
   -device ide-cd|ide-hd|scsi-cd|e1000|virtio-net-pci|qemu-xhci|usb-kbd|...,id=ID[,drive=ID,bus=BUS]
 Simulator-only options:
@@ -26,7 +26,8 @@ Simulator-only options:
 Accepted and ignored: -nodefaults is honoured; -display, -m, -accel, -smp, -cpu, -nographic,
 -enable-kvm and similar change nothing the simulator shows.
 
-It runs until 'quit' (exit 0) or SIGINT/SIGTERM. Differences from QEMU: docs/simulator.md.
+It needs at least one monitor (-qmp, -mon or -readconfig; exit 2 without). It runs until 'quit'
+(exit 0) or SIGINT/SIGTERM/SIGHUP (exit 130). Differences from QEMU: docs/simulator.md.
 `;
 
 /** `qmpkit sim`: runs the simulated QEMU until `quit` or a signal. */
@@ -35,6 +36,19 @@ export async function runSim(argv: readonly string[], io: CliIo): Promise<number
     io.stdout.write(HELP);
     return EXIT_CODES.ok;
   }
+  let config: SimConfig;
+  try {
+    config = parseSimArgs(argv);
+  } catch (err) {
+    io.stderr.write(`qmpkit sim: ${err instanceof Error ? err.message : String(err)}\n`);
+    return err instanceof QmpError && err.code === 'QMP_ERR_USAGE' ? EXIT_CODES.usage : exitCodeFor(err);
+  }
+  if (config.monitors.length === 0) {
+    io.stderr.write(
+      "qmpkit sim: no monitor: give -qmp unix:PATH,server=on,wait=off (or tcp:HOST:PORT,..., -mon, -readconfig); see 'qmpkit sim --help'\n",
+    );
+    return EXIT_CODES.usage;
+  }
   let sim: Awaited<ReturnType<typeof startSimulator>>;
   try {
     sim = await startSimulator({ argv, stderr: io.stderr });
@@ -42,14 +56,14 @@ export async function runSim(argv: readonly string[], io: CliIo): Promise<number
     io.stderr.write(`qmpkit sim: ${err instanceof Error ? err.message : String(err)}\n`);
     return err instanceof QmpError && err.code === 'QMP_ERR_USAGE' ? EXIT_CODES.usage : exitCodeFor(err);
   }
-  if (sim.config.monitors.length === 0) {
-    io.stderr.write('qmpkit sim: warning: no -qmp or -mon given; nothing can talk to this simulator\n');
-  }
+  let interrupted = false;
   const onSignal = (): void => {
+    interrupted = true;
     void sim.close();
   };
+  if (io.signal?.aborted) onSignal();
   io.signal?.addEventListener('abort', onSignal, { once: true });
   await sim.exited;
   io.signal?.removeEventListener('abort', onSignal);
-  return EXIT_CODES.ok;
+  return interrupted ? EXIT_CODES.interrupted : EXIT_CODES.ok;
 }

@@ -13,7 +13,9 @@ const HELP = `usage: qmpkit start [shell options] [ADDRESS]
 
 What 'npm start' runs. Without ADDRESS: starts the simulated QEMU in this process, on a unix socket
 in a private temp dir, and opens the QMP shell on it, so you can try QMP without QEMU installed
-(type query-status, stop, cont, query-block, eject id=ide1-cd0 ...; Tab completes).
+(type query-status, stop, cont, query-block, eject device=ide1-cd0 ...; Tab completes).
+The simulator has a second monitor for another terminal: a QMP monitor serves one client at a
+time, so the shell's own socket is busy while it runs; the banner prints both paths.
 With ADDRESS: opens the shell on that QEMU instead (npm start -- /tmp/qmp.sock).
 
 options:
@@ -49,11 +51,18 @@ export async function runStart(argv: readonly string[], io: CliIo): Promise<numb
   }
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-sim-'));
   const socket = join(dir, 'qmp.sock');
+  const spare = join(dir, 'qmp-2.sock');
   let sim: QmpSimulator | undefined;
   try {
-    sim = await startSimulator({ qmp: [`unix:${socket},server=on,wait=off`], stderr: io.stderr });
-    io.stderr.write(`Simulated QEMU on unix:${socket} (another terminal: qmp-shell ${socket})\n`);
-    io.stderr.write('Try: query-status, stop, cont, query-block, eject id=ide1-cd0. Tab completes. Ctrl-D exits.\n\n');
+    sim = await startSimulator({
+      qmp: [`unix:${socket},server=on,wait=off`, `unix:${spare},server=on,wait=off`],
+      stderr: io.stderr,
+    });
+    io.stderr.write(`Simulated QEMU on unix:${socket} (this shell)\n`);
+    io.stderr.write(`A second monitor for another terminal: npx qmp-shell ${spare}\n`);
+    io.stderr.write(
+      'Try: query-status, stop, cont, query-block, eject device=ide1-cd0. Tab completes. Ctrl-D exits.\n\n',
+    );
     return await new ShellRepl(shellReplOptions(p, io, socket, () => connectQmp(socket))).run();
   } catch (err) {
     io.stderr.write(`qmpkit start: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -20,10 +20,16 @@ export class CliProcess {
   readonly #waiters: Array<() => void> = [];
   readonly done: Promise<CliResult>;
 
-  constructor(script: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}) {
+  constructor(
+    script: string,
+    args: readonly string[],
+    options: { env?: NodeJS.ProcessEnv; input?: string; detached?: boolean } = {},
+  ) {
     this.proc = spawn(process.execPath, [script, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: options.env ?? process.env,
+      // Its own process group, so a test can signal it and its children as a terminal would.
+      detached: options.detached ?? false,
     });
     this.proc.stdout?.setEncoding('utf8');
     this.proc.stderr?.setEncoding('utf8');
