@@ -1,7 +1,15 @@
 import { isAscii } from 'node:buffer';
 
-/** Thrown for input QEMU's parser refuses; the message is QEMU's text after "JSON parse error, ". */
-export class QemuParseError extends Error {}
+/**
+ * Thrown for input QEMU's parser refuses; `message` is QEMU's text after "JSON parse error, ".
+ * Not an `Error`: hostile input makes many of these, and none needs a stack trace.
+ */
+export class QemuParseError {
+  readonly message: string;
+  constructor(message: string) {
+    this.message = message;
+  }
+}
 
 /** Code units decoded before they are turned into a string piece: bounds the scratch memory of a huge string. */
 const PIECE_UNITS = 32 * 1024;
@@ -57,12 +65,17 @@ export function modUtf8(b: Uint8Array, i: number, end: number, used: Int32Array)
  * small scratch buffer, not a string object per character.
  */
 class StringBuilder {
-  readonly #units = new Uint16Array(PIECE_UNITS);
+  readonly #units: Uint16Array;
   #n = 0;
   #text = '';
 
+  /** `maxUnits`: an upper bound of the code units to come (the scratch buffer is no bigger). */
+  constructor(maxUnits: number) {
+    this.#units = new Uint16Array(Math.min(maxUnits, PIECE_UNITS));
+  }
+
   unit(u: number): void {
-    if (this.#n === PIECE_UNITS) this.#flush();
+    if (this.#n === this.#units.length) this.#flush();
     this.#units[this.#n++] = u;
   }
 
@@ -95,7 +108,7 @@ export function qemuTokenText(b: Uint8Array, start: number, end: number): string
   const stop = nul === -1 ? end : start + nul;
   if (isAscii(b.subarray(start, stop)))
     return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1', start, stop);
-  const out = new StringBuilder();
+  const out = new StringBuilder(stop - start + 1);
   const used = new Int32Array(1);
   for (let i = start; i < stop; i += used[0] as number) {
     const cp = modUtf8(b, i, stop, used);
@@ -140,7 +153,7 @@ export function parseQemuString(b: Buffer, start: number, end: number): string {
   const e = end - 1;
   const inner = b.subarray(s, e);
   if (inner.indexOf(0x5c) === -1 && isAscii(inner)) return b.toString('latin1', s, e);
-  const out = new StringBuilder();
+  const out = new StringBuilder(e - s + 1);
   const used = new Int32Array(1);
   let i = s;
   while (i < e) {
