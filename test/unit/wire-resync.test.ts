@@ -3,8 +3,10 @@
 // and those after it are returned, line-framed or pretty=on, however the bytes are split.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { QmpClient } from '../../src/client/index.js';
 import { QmpProtocolError } from '../../src/errors/index.js';
 import { type JsonSplitItem, JsonSplitter } from '../../src/wire/index.js';
+import { FakeQmp } from '../client/fake-qmp.js';
 import { prng, randomSplit } from '../helpers/prng.js';
 
 function kinds(items: readonly JsonSplitItem[]): string[] {
@@ -71,4 +73,20 @@ test('a cut-short message past maxMessageBytes: one limit error only, then the n
   const s = new JsonSplitter({ maxMessageBytes: 100 });
   const items = feed([Buffer.from(`{"return": {"a": [${'1,'.repeat(100)}\n`), Buffer.from(`${EVENT}\n`)], s);
   assert.deepEqual(kinds(items), ['error:QMP_ERR_LIMIT', JSON.stringify(JSON.parse(EVENT))]);
+});
+
+test('the client: a reply cut short fails the call with QMP_ERR_JSON when the next message comes, not at 10 MiB', async () => {
+  const fake = new FakeQmp();
+  const qmp = await QmpClient.connect(fake.client, { timeoutMs: 5000 });
+  fake.onRequest = () => {
+    fake.sendRaw('{"return": {"a": \r\n');
+    fake.event('STOP');
+  };
+  await assert.rejects(qmp.execute('query-status'), (err: unknown) => {
+    assert.ok(err instanceof QmpProtocolError);
+    assert.equal(err.code, 'QMP_ERR_JSON');
+    return true;
+  });
+  assert.equal(qmp.state, 'closed');
+  fake.drop();
 });
