@@ -228,7 +228,11 @@ export class QemuJsonParser {
             this.#checkTokenSize();
             return;
           }
-          if ((c === 0x2e && (s === ZERO || s === DIGITS)) || ((c === 0x65 || c === 0x45) && s !== EXP_DIGITS)) {
+          // QEMU takes no exponent right after a lone 0: `0e5` is the integer 0, then the keyword `e5`.
+          if (
+            (c === 0x2e && (s === ZERO || s === DIGITS)) ||
+            ((c === 0x65 || c === 0x45) && (s === DIGITS || s === FRAC))
+          ) {
             this.#add(c);
             this.#state = c === 0x2e ? DOT : EXP;
             return;

@@ -184,7 +184,7 @@ export function parseQemuString(b: Buffer, start: number, end: number): string {
       } else cp = -1;
     }
     if (cp < 0 || (cp >= 0xd800 && cp <= 0xdfff) || isNoncharacter(cp)) {
-      throw new QemuParseError(`${b.toString('latin1', beg, Math.min(i, end))} is not a valid Unicode character`);
+      throw new QemuParseError(`${qemuTokenText(b, beg, Math.min(i, end))} is not a valid Unicode character`);
     }
     out.codePoint(cp);
   }

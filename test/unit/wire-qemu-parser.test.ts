@@ -37,12 +37,24 @@ test('invalid UTF-8 in stray tokens is shown as QEMU shows it', () => {
   assert.deepEqual(parse('"\\\xff'), ["JSON parse error, stray '\"\\\uFFFD'"]);
 });
 
+test('a lone 0 takes no exponent, as in QEMU 7.2', () => {
+  assert.deepEqual(parse('{"execute":"query-name","id":[0e5]}'), ['JSON parse error, expected separator in list']);
+  assert.deepEqual(parse('[-0E1]}'), [
+    "JSON parse error, stray 'E'",
+    'JSON parse error, expecting value',
+    'JSON parse error, expecting value',
+  ]);
+  assert.equal(parse('[0.5e1]').length, 1);
+});
+
 test('strings: noncharacters are refused, raw or escaped, as QEMU refuses them', () => {
   assert.deepEqual(parse('["\xef\xbf\xbf"]'), ['JSON parse error, invalid UTF-8 sequence in string']);
   assert.deepEqual(parse('["\xef\xb7\x90"]'), ['JSON parse error, invalid UTF-8 sequence in string']);
   assert.deepEqual(parse('["\xf4\x90\x80\x80"]'), ['JSON parse error, invalid UTF-8 sequence in string']);
   assert.deepEqual(parse('["\\uffff"]'), ['JSON parse error, \\uffff is not a valid Unicode character']);
   assert.deepEqual(parse('["\\ufdd0"]'), ['JSON parse error, \\ufdd0 is not a valid Unicode character']);
+  // The escape's text is shown as QEMU shows it: an invalid byte as U+FFFD.
+  assert.deepEqual(parse('["\\u0\xdfry"]'), ['JSON parse error, \\u0\uFFFDry is not a valid Unicode character']);
   assert.deepEqual(parse('["\\u0000", "\xc0\x80", "\xf0\x9f\x98\x80", "\\ud83d\\ude00", "\xc3\xa9"]'), [
     ['\u0000', '\u0000', '\u{1F600}', '\u{1F600}', '\u00e9'],
   ]);
