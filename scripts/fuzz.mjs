@@ -1,6 +1,6 @@
 // The long fuzz run: `npm run fuzz [-- --inputs N --minutes M --seed S]`. Runs the decoder and parser
-// targets for N inputs each (default 1,000,000 in all) and the server and proxy targets for the rest
-// of the time budget, then prints one JSON line per target (inputs, bytes, ms, inputs/s) and the
+// targets for N inputs each (default 1,000,000 in all), then the server, proxy and QEMU-differential
+// targets (the last needs qemu-system-x86_64) for the rest of the time budget, then prints one JSON line per target (inputs, bytes, ms, inputs/s) and the
 // process's peak RSS. Exits non-zero on the first crash, hang, bound or policy violation, printing the
 // seed and input that caused it.
 import { dirname, join } from 'node:path';
@@ -18,6 +18,7 @@ const dist = join(dirname(fileURLToPath(import.meta.url)), '../dist/test/fuzz');
 const { loadCorpus } = await import(join(dist, 'fuzz-input.js'));
 const { fuzzDecoder, fuzzParser } = await import(join(dist, 'fuzz-wire.js'));
 const { fuzzServer, fuzzProxy } = await import(join(dist, 'fuzz-sessions.js'));
+const { fuzzAgainstQemu } = await import(join(dist, 'fuzz-qemu.js'));
 const corpus = loadCorpus();
 const started = Date.now();
 let peakRss = 0;
@@ -34,7 +35,8 @@ try {
   print(fuzzDecoder({ seed, maxInputs: Math.ceil(inputs / 2), maxMs: left() / 4 }, corpus));
   print(fuzzParser({ seed, maxInputs: Math.ceil(inputs / 2), maxMs: left() / 3 }, corpus));
   print(await fuzzServer({ seed, maxInputs: Number.MAX_SAFE_INTEGER, maxMs: left() / 2 }, corpus));
-  print(await fuzzProxy({ seed, maxInputs: Number.MAX_SAFE_INTEGER, maxMs: left() }, corpus));
+  print(await fuzzProxy({ seed, maxInputs: Number.MAX_SAFE_INTEGER, maxMs: left() / 2 }, corpus));
+  print(await fuzzAgainstQemu({ seed, maxInputs: Number.MAX_SAFE_INTEGER, maxMs: left() }, corpus));
 } finally {
   clearInterval(sampler);
 }

@@ -3,7 +3,9 @@
 // Zero crashes, hangs or policy bypasses. The long run: `npm run fuzz`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { requireQemu } from '../helpers/qemu.js';
 import { loadCorpus } from './fuzz-input.js';
+import { fuzzAgainstQemu } from './fuzz-qemu.js';
 import { fuzzProxy, fuzzServer } from './fuzz-sessions.js';
 import { fuzzDecoder, fuzzParser } from './fuzz-wire.js';
 
@@ -30,4 +32,12 @@ test('fuzz the proxy read-only listener: no request outside the profile reaches 
 }, async () => {
   const r = await fuzzProxy({ seed, maxInputs: 400, maxMs: 3000 }, corpus);
   assert.ok(r.inputs >= 10, `ran ${r.inputs} inputs`);
+});
+
+test('fuzz the simulated QEMU against QEMU 7.2: the same replies to the same bytes', {
+  timeout: 180_000,
+}, async (t) => {
+  if (!requireQemu(t)) return;
+  const r = await fuzzAgainstQemu({ seed, maxInputs: 400, maxMs: 3000 }, corpus);
+  assert.ok(r.inputs >= 200, `ran ${r.inputs} inputs`);
 });
