@@ -137,6 +137,8 @@ class ByteScanner {
   #closers: number[] = [];
   #inString = false;
   #escape = false;
+  /** The last byte scanned inside a container (outside strings) was a newline. */
+  #lineStart = false;
 
   constructor(maxBytes: number, maxDepth: number) {
     this.#maxBytes = maxBytes;
@@ -160,6 +162,7 @@ class ByteScanner {
     this.#closers = [];
     this.#inString = false;
     this.#escape = false;
+    this.#lineStart = false;
   }
 
   push(buf: Buffer, out: JsonSplitItem[]): void {
@@ -251,9 +254,23 @@ class ByteScanner {
       if (i === -1) return -1;
       if (this.#malformed !== undefined) return i;
     }
+    let lineStart = this.#lineStart;
     while (i < len) {
       const c = buf[i++] as number;
+      if (lineStart) {
+        if (c === 0x7b) {
+          // QEMU starts every message at the beginning of a line and indents everything nested
+          // (pretty=on), so a `{` there means the open message was cut short. Report it and start
+          // the new message here instead of swallowing it (and those after it) into the old one.
+          this.#lineStart = false;
+          this.#depth = depth;
+          this.#malformed = 'a message cut short (a new one starts at the beginning of a line)';
+          return i - 1;
+        }
+        if (c !== LF) lineStart = false;
+      } else if (c === LF) lineStart = true;
       if (c === QUOTE) {
+        this.#lineStart = false;
         this.#inString = true;
         this.#depth = depth;
         i = this.#scanString(buf, i);
@@ -280,6 +297,7 @@ class ByteScanner {
         }
       }
     }
+    this.#lineStart = lineStart;
     this.#depth = depth;
     return -1;
   }
@@ -313,6 +331,7 @@ class ByteScanner {
     this.#closers.length = 0;
     this.#inString = false;
     this.#escape = false;
+    this.#lineStart = false;
     let text: string | undefined;
     if (skipping) {
       // The error was reported when the limit was passed.
@@ -363,7 +382,15 @@ class ByteScanner {
  *
  * Limits: past `maxMessageBytes` or `maxDepth` one `QmpLimitError` item is returned and the rest of
  * that message is skipped without being buffered; bad JSON gives one `QmpProtocolError`
- * (`QMP_ERR_JSON`). Either way splitting resumes at the next message. `push()` never throws.
+ * (`QMP_ERR_JSON`). `push()` never throws.
+ *
+ * Resynchronization: a message is over, as far as framing goes, when its brackets balance, when one
+ * of its strings meets a raw newline (JSON strings cannot hold one), or when a line starts with `{`
+ * while it is still open. QEMU starts each message on a new line and indents whatever is nested
+ * (`pretty=on` too), so that `{` can only be the next message: the cut-short one is reported as one
+ * `QMP_ERR_JSON` item before the messages that follow, which are returned as usual. A peer that puts
+ * a nested `{` at the start of a line is not supported. A message that is cut short and followed by
+ * nothing is never reported by the splitter: the caller's deadline covers it.
  */
 export class JsonSplitter {
   readonly #maxBytes: number;

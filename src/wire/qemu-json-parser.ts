@@ -1,5 +1,20 @@
 import { MAX_NESTING_DEPTH, MAX_TOKEN_BYTES, MAX_TOKEN_COUNT } from '../limits.js';
 import { QNum, type QValue } from './q-value.js';
+import { QemuParseError, qemuTokenText } from './qemu-json-string.js';
+import {
+  QemuTokenList,
+  QemuTokenParser,
+  T_COLON,
+  T_COMMA,
+  T_FLOAT,
+  T_INTEGER,
+  T_KEYWORD,
+  T_LCURLY,
+  T_LSQUARE,
+  T_RCURLY,
+  T_RSQUARE,
+  T_STRING,
+} from './qemu-json-tokens.js';
 
 /** Options of {@link QemuJsonParser}: QEMU's per-message lexer limits. */
 export interface QemuJsonParserOptions {
@@ -31,270 +46,20 @@ const EXP_SIGN = 12;
 const EXP_DIGITS = 13;
 const KEYWORD = 14;
 
-type TokenType =
-  | 'lcurly'
-  | 'rcurly'
-  | 'lsquare'
-  | 'rsquare'
-  | 'colon'
-  | 'comma'
-  | 'string'
-  | 'integer'
-  | 'float'
-  | 'keyword';
+/** Token type of each structural byte, 0 for the others. */
+const STRUCTURAL = new Uint8Array(256);
+STRUCTURAL[0x7b] = T_LCURLY;
+STRUCTURAL[0x7d] = T_RCURLY;
+STRUCTURAL[0x5b] = T_LSQUARE;
+STRUCTURAL[0x5d] = T_RSQUARE;
+STRUCTURAL[0x3a] = T_COLON;
+STRUCTURAL[0x2c] = T_COMMA;
 
-interface Token {
-  type: TokenType;
-  text: string;
-  /** Raw bytes of a string token (for QEMU's UTF-8 checks). */
-  bytes?: Uint8Array;
-}
-
-const STRUCTURAL: Record<number, TokenType> = {
-  123: 'lcurly',
-  125: 'rcurly',
-  91: 'lsquare',
-  93: 'rsquare',
-  58: 'colon',
-  44: 'comma',
-};
-
-const latin1 = new TextDecoder('latin1');
-const utf8 = new TextDecoder('utf-8');
+/** Integers parsed to one shared QNum each: 0 up to this (exclusive). */
+const SMALL_INTS = 256;
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
-}
-
-/** Token text for an error message: cut at a NUL (QEMU's C string), invalid UTF-8 as U+FFFD. */
-function errorText(bytes: Uint8Array): string {
-  const nul = bytes.indexOf(0);
-  return utf8.decode(nul === -1 ? bytes : bytes.subarray(0, nul));
-}
-
-class ParseError extends Error {}
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-const UINT64_MAX = 2n ** 64n - 1n;
-
-/**
- * Decodes one code point of QEMU's "modified UTF-8" at `i`: C0 80 is U+0000; other overlong forms,
- * surrogates, values past U+10FFFF and FE/FF are invalid. Returns [codepoint, length] or undefined.
- */
-function modUtf8(b: Uint8Array, i: number, end: number): [number, number] | undefined {
-  const c = b[i]!;
-  if (c < 0x80) return [c, 1];
-  let n: number;
-  let cp: number;
-  let min: number;
-  if (c >= 0xc0 && c <= 0xdf) {
-    n = 2;
-    cp = c & 0x1f;
-    min = 0x80;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    cp = c & 0x0f;
-    min = 0x800;
-  } else if (c >= 0xf0 && c <= 0xf7) {
-    n = 4;
-    cp = c & 0x07;
-    min = 0x10000;
-  } else return undefined;
-  if (i + n > end) return undefined;
-  for (let k = 1; k < n; k++) {
-    const d = b[i + k]!;
-    if ((d & 0xc0) !== 0x80) return undefined;
-    cp = (cp << 6) | (d & 0x3f);
-  }
-  if (cp < min) return n === 2 && cp === 0 ? [0, 2] : undefined;
-  if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return undefined;
-  return [cp, n];
-}
-
-function hex4(b: Uint8Array, i: number, end: number): number {
-  let v = 0;
-  for (let k = 0; k < 4; k++) {
-    if (i + k >= end) return -1;
-    const c = b[i + k]!;
-    const d =
-      c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x46 ? c - 0x37 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
-    if (d < 0) return -1;
-    v = (v << 4) | d;
-  }
-  return v;
-}
-
-/** Unescapes a string token exactly as QEMU's parser does (its error texts included). */
-function parseString(b: Uint8Array): string {
-  const quote = b[0]!;
-  const end = b.length - 1;
-  let out = '';
-  let i = 1;
-  while (i < end) {
-    const c = b[i]!;
-    if (c === quote) break;
-    if (c === 0x5c) {
-      const beg = i;
-      const e = b[i + 1];
-      i += 2;
-      switch (e) {
-        case 0x22:
-          out += '"';
-          break;
-        case 0x27:
-          out += "'";
-          break;
-        case 0x5c:
-          out += '\\';
-          break;
-        case 0x2f:
-          out += '/';
-          break;
-        case 0x62:
-          out += '\b';
-          break;
-        case 0x66:
-          out += '\f';
-          break;
-        case 0x6e:
-          out += '\n';
-          break;
-        case 0x72:
-          out += '\r';
-          break;
-        case 0x74:
-          out += '\t';
-          break;
-        case 0x75: {
-          let cp = hex4(b, i, b.length);
-          i += 4;
-          if (cp >= 0xd800 && cp <= 0xdbff && b[i] === 0x5c && b[i + 1] === 0x75) {
-            const trail = hex4(b, i + 2, b.length);
-            if (trail >= 0xdc00 && trail <= 0xdfff) {
-              cp = 0x10000 + ((cp & 0x3ff) << 10) + (trail & 0x3ff);
-              i += 6;
-            } else cp = -1;
-          }
-          if (cp < 0 || (cp >= 0xd800 && cp <= 0xdfff)) {
-            throw new ParseError(
-              `${latin1.decode(b.subarray(beg, Math.min(i, b.length)))} is not a valid Unicode character`,
-            );
-          }
-          out += String.fromCodePoint(cp);
-          break;
-        }
-        default:
-          throw new ParseError('invalid escape sequence in string');
-      }
-      continue;
-    }
-    const r = modUtf8(b, i, end);
-    if (r === undefined) throw new ParseError('invalid UTF-8 sequence in string');
-    out += String.fromCodePoint(r[0]);
-    i += r[1];
-  }
-  return out;
-}
-
-function parseNumber(t: Token): QNum {
-  if (t.type === 'integer') {
-    const v = BigInt(t.text);
-    if (v >= INT64_MIN && v <= INT64_MAX) return new QNum('int', v);
-    if (v >= 0n && v <= UINT64_MAX) return new QNum('uint', v);
-  }
-  return new QNum('double', Number(t.text));
-}
-
-/** QEMU's parser over one message's tokens. The first error wins, as in QEMU. */
-class TokenParser {
-  readonly #t: Token[];
-  #i = 0;
-
-  constructor(tokens: Token[]) {
-    this.#t = tokens;
-  }
-
-  parse(): QValue {
-    return this.#value();
-  }
-
-  #peek(): Token {
-    const t = this.#t[this.#i];
-    if (!t) throw new ParseError('premature EOI');
-    return t;
-  }
-
-  #pop(): Token {
-    const t = this.#peek();
-    this.#i++;
-    return t;
-  }
-
-  #value(): QValue {
-    const t = this.#peek();
-    switch (t.type) {
-      case 'lcurly':
-        return this.#object();
-      case 'lsquare':
-        return this.#array();
-      case 'string':
-        this.#i++;
-        return parseString(t.bytes ?? new Uint8Array());
-      case 'integer':
-      case 'float':
-        this.#i++;
-        return parseNumber(t);
-      case 'keyword':
-        this.#i++;
-        if (t.text === 'true') return true;
-        if (t.text === 'false') return false;
-        if (t.text === 'null') return null;
-        throw new ParseError(`invalid keyword '${t.text}'`);
-      default:
-        throw new ParseError('expecting value');
-    }
-  }
-
-  #pair(dict: Map<string, QValue>): void {
-    this.#peek();
-    const key = this.#value();
-    if (typeof key !== 'string') throw new ParseError('key is not a string in object');
-    if (this.#pop().type !== 'colon') throw new ParseError('missing : in object pair');
-    const value = this.#value();
-    if (dict.has(key)) throw new ParseError('duplicate key');
-    dict.set(key, value);
-  }
-
-  #object(): Map<string, QValue> {
-    this.#i++;
-    const dict = new Map<string, QValue>();
-    if (this.#peek().type === 'rcurly') {
-      this.#i++;
-      return dict;
-    }
-    this.#pair(dict);
-    for (let t = this.#pop(); t.type !== 'rcurly'; t = this.#pop()) {
-      if (t.type !== 'comma') throw new ParseError('expected separator in dict');
-      this.#pair(dict);
-    }
-    return dict;
-  }
-
-  #array(): QValue[] {
-    this.#i++;
-    const list: QValue[] = [];
-    if (this.#peek().type === 'rsquare') {
-      this.#i++;
-      return list;
-    }
-    list.push(this.#value());
-    for (let t = this.#pop(); t.type !== 'rsquare'; t = this.#pop()) {
-      if (t.type !== 'comma') throw new ParseError('expected separator in list');
-      list.push(this.#value());
-    }
-    return list;
-  }
 }
 
 /**
@@ -302,15 +67,22 @@ class TokenParser {
  * and recovery), a streamer (a message ends when its brackets balance or go below zero; limits on
  * token bytes, token count and nesting, after which the rest is lexed as new input) and a parser
  * (QEMU's error texts, int64/uint64/double numbers, modified UTF-8). Feed any chunks.
+ *
+ * Memory: a message in progress is held as its token bytes plus 9 bytes per token, within QEMU's
+ * limits, and dropped as soon as a limit is passed; a string costs its bytes once more as a value.
+ * Big buffers are let go after each message.
  */
 export class QemuJsonParser {
   readonly #maxTokenBytes: number;
   readonly #maxTokens: number;
   readonly #maxDepth: number;
+  readonly #tokens: QemuTokenList;
+  readonly #smallInts: QNum[] = [];
   #state = START;
-  #tok = new Uint8Array(64);
+  /** Where the token being lexed starts in the token list's bytes. */
+  #tokStart = 0;
+  /** Bytes of the token being lexed (structural tokens are counted but not stored). */
   #tokLen = 0;
-  #tokens: Token[] = [];
   #tokenBytes = 0;
   #braces = 0;
   #brackets = 0;
@@ -320,33 +92,82 @@ export class QemuJsonParser {
     this.#maxTokenBytes = options.maxTokenBytes ?? MAX_TOKEN_BYTES;
     this.#maxTokens = options.maxTokens ?? MAX_TOKEN_COUNT;
     this.#maxDepth = options.maxDepth ?? MAX_NESTING_DEPTH;
+    this.#tokens = new QemuTokenList(this.#maxTokenBytes, this.#maxTokens);
   }
 
   /** Drops everything half-parsed (a new connection). */
   reset(): void {
     this.#state = START;
-    this.#tokLen = 0;
     this.#resetMessage();
   }
 
   /** Feeds bytes; returns every message or error they complete, in order. */
   push(chunk: Uint8Array): QemuParseItem[] {
     this.#out = [];
-    for (let i = 0; i < chunk.length; i++) this.#feed(chunk[i]!);
+    const len = chunk.length;
+    let i = 0;
+    while (i < len) {
+      const s = this.#state;
+      if (s === DQ || s === SQ) i = this.#stringRun(chunk, i, s === DQ ? 0x22 : 0x27);
+      else if (s === RECOVERY) i = this.#recover(chunk, i);
+      else this.#feed(chunk[i++] as number);
+    }
     return this.#out;
   }
 
-  #append(c: number): void {
-    if (this.#tokLen === this.#tok.length) {
-      const bigger = new Uint8Array(this.#tok.length * 2);
-      bigger.set(this.#tok);
-      this.#tok = bigger;
+  /**
+   * Inside a string: takes the bytes up to the next quote, backslash or byte the lexer refuses in one
+   * copy, and the byte that ends the run one at a time. Cuts the token where QEMU does when it grows
+   * past the size limit.
+   */
+  #stringRun(b: Uint8Array, i: number, quote: number): number {
+    let j = i;
+    const len = b.length;
+    for (; j < len; j++) {
+      const c = b[j] as number;
+      if (c === quote || c === 0x5c || c < 0x20 || c > 0xfd) break;
     }
-    this.#tok[this.#tokLen++] = c;
+    if (j > i) {
+      const room = Math.max(this.#maxTokenBytes - this.#tokLen, 0) + 1;
+      if (j - i >= room) j = i + room;
+      this.#append(b, i, j);
+      if (this.#tokLen > this.#maxTokenBytes) {
+        this.#tokenTooBig();
+        return j;
+      }
+    }
+    if (j < len) this.#feed(b[j++] as number);
+    return j;
   }
 
-  #tokenText(): string {
-    return latin1.decode(this.#tok.subarray(0, this.#tokLen));
+  /** Skips to a structural byte, a control byte other than TAB, or FE/FF; that byte is lexed again. */
+  #recover(b: Uint8Array, i: number): number {
+    const len = b.length;
+    for (; i < len; i++) {
+      const c = b[i] as number;
+      if (STRUCTURAL[c] !== 0 || (c < 0x20 && c !== 0x09) || c >= 0xfe) {
+        this.#state = START;
+        return i;
+      }
+    }
+    return i;
+  }
+
+  #append(b: Uint8Array, from: number, to: number): void {
+    this.#tokens.appendBytes(b, from, to);
+    this.#tokLen += to - from;
+  }
+
+  #add(c: number): void {
+    this.#tokens.appendByte(c);
+    this.#tokLen++;
+  }
+
+  #begin(c: number, state: number): void {
+    this.#tokStart = this.#tokens.used;
+    this.#tokLen = 0;
+    this.#add(c);
+    this.#state = state;
   }
 
   #feed(c: number): void {
@@ -355,43 +176,46 @@ export class QemuJsonParser {
       switch (s) {
         case START: {
           if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) return;
-          const st = STRUCTURAL[c];
-          if (st !== undefined) {
-            this.#append(c);
+          const st = STRUCTURAL[c] as number;
+          if (st !== 0) {
+            this.#tokLen = 1;
             this.#emit(st);
             return;
           }
-          this.#append(c);
-          if (c === 0x22) this.#state = DQ;
-          else if (c === 0x27) this.#state = SQ;
-          else if (c === 0x30) this.#state = ZERO;
-          else if (c >= 0x31 && c <= 0x39) this.#state = DIGITS;
-          else if (c === 0x2d) this.#state = NEG;
-          else if (c >= 0x61 && c <= 0x7a) this.#state = KEYWORD;
-          else this.#lexError();
-          this.#checkTokenSize();
+          const next =
+            c === 0x22
+              ? DQ
+              : c === 0x27
+                ? SQ
+                : c === 0x30
+                  ? ZERO
+                  : c >= 0x31 && c <= 0x39
+                    ? DIGITS
+                    : c === 0x2d
+                      ? NEG
+                      : c >= 0x61 && c <= 0x7a
+                        ? KEYWORD
+                        : -1;
+          this.#begin(c, next);
+          if (next === -1) this.#lexError();
+          else this.#checkTokenSize();
           return;
         }
-        case RECOVERY: {
-          // Skip to a structural character, a control character other than TAB, or FE/FF; that
-          // byte is then lexed again from the start state.
-          const ends = STRUCTURAL[c] !== undefined || (c < 0x20 && c !== 0x09) || c === 0xfe || c === 0xff;
-          if (!ends) return;
+        case RECOVERY:
+          if (STRUCTURAL[c] === 0 && !(c < 0x20 && c !== 0x09) && c < 0xfe) return;
           this.#state = START;
           continue;
-        }
         case DQ:
-        case SQ: {
-          this.#append(c);
-          if (c === (s === DQ ? 0x22 : 0x27)) this.#emit('string');
+        case SQ:
+          this.#add(c);
+          if (c === (s === DQ ? 0x22 : 0x27)) this.#emit(T_STRING);
           else if (c === 0x5c) this.#state = s === DQ ? DQ_ESC : SQ_ESC;
           else if (c < 0x20 || c > 0xfd) this.#lexError();
           else this.#checkTokenSize();
           return;
-        }
         case DQ_ESC:
         case SQ_ESC:
-          this.#append(c);
+          this.#add(c);
           if (c < 0x20 || c > 0xfd) this.#lexError();
           else this.#state = s === DQ_ESC ? DQ : SQ;
           return;
@@ -400,79 +224,80 @@ export class QemuJsonParser {
         case FRAC:
         case EXP_DIGITS: {
           if (isDigit(c) && s !== ZERO) {
-            this.#append(c);
+            this.#add(c);
             this.#checkTokenSize();
             return;
           }
-          if ((c === 0x2e && (s === ZERO || s === DIGITS)) || ((c === 0x65 || c === 0x45) && s !== EXP_DIGITS)) {
-            this.#append(c);
+          // QEMU takes no exponent right after a lone 0: `0e5` is the integer 0, then the keyword `e5`.
+          if (
+            (c === 0x2e && (s === ZERO || s === DIGITS)) ||
+            ((c === 0x65 || c === 0x45) && (s === DIGITS || s === FRAC))
+          ) {
+            this.#add(c);
             this.#state = c === 0x2e ? DOT : EXP;
             return;
           }
-          if (c < 0x80 && !(s === ZERO && isDigit(c))) {
-            // The byte ends the number and is lexed again.
-            this.#emit(s === ZERO || s === DIGITS ? 'integer' : 'float');
+          if (!(s === ZERO && isDigit(c))) {
+            // Any other byte (non-ASCII too) ends the number and is lexed again.
+            this.#emit(s === ZERO || s === DIGITS ? T_INTEGER : T_FLOAT);
             continue;
           }
-          this.#append(c);
+          this.#add(c);
           this.#lexError();
           return;
         }
         case NEG:
-          this.#append(c);
+          this.#add(c);
           if (c === 0x30) this.#state = ZERO;
           else if (c >= 0x31 && c <= 0x39) this.#state = DIGITS;
           else this.#lexError();
           return;
         case DOT:
         case EXP_SIGN:
-          this.#append(c);
+          this.#add(c);
           if (isDigit(c)) this.#state = s === DOT ? FRAC : EXP_DIGITS;
           else this.#lexError();
           return;
         case EXP:
-          this.#append(c);
+          this.#add(c);
           if (isDigit(c)) this.#state = EXP_DIGITS;
           else if (c === 0x2b || c === 0x2d) this.#state = EXP_SIGN;
           else this.#lexError();
           return;
-        case KEYWORD:
+        default:
+          // KEYWORD: any byte but a-z (non-ASCII too) ends it and is lexed again.
           if (c >= 0x61 && c <= 0x7a) {
-            this.#append(c);
+            this.#add(c);
             this.#checkTokenSize();
             return;
           }
-          if (c < 0x80) {
-            this.#emit('keyword');
-            continue;
-          }
-          this.#append(c);
-          this.#lexError();
-          return;
-        default:
-          return;
+          this.#emit(T_KEYWORD);
+          continue;
       }
     }
   }
 
   /** QEMU cuts a token that grows past the size limit and hands it on; the streamer then refuses it. */
   #checkTokenSize(): void {
-    if (this.#tokLen > this.#maxTokenBytes) {
-      this.#tokLen = 0;
-      this.#state = START;
-      this.#fail('JSON token size limit exceeded');
-    }
+    if (this.#tokLen > this.#maxTokenBytes) this.#tokenTooBig();
+  }
+
+  #tokenTooBig(): void {
+    this.#state = START;
+    this.#fail('JSON token size limit exceeded');
   }
 
   #lexError(): void {
-    const text = errorText(this.#tok.subarray(0, this.#tokLen));
-    this.#tokLen = 0;
+    const t = this.#tokens;
+    const text = qemuTokenText(t.bytes, this.#tokStart, this.#tokStart + this.#tokLen);
     this.#state = RECOVERY;
     this.#fail(`JSON parse error, stray '${text}'`);
   }
 
   #resetMessage(): void {
-    this.#tokens = [];
+    this.#tokens.clear();
+    this.#tokStart = 0;
+    this.#tokLen = 0;
     this.#tokenBytes = 0;
     this.#braces = 0;
     this.#brackets = 0;
@@ -484,20 +309,20 @@ export class QemuJsonParser {
   }
 
   /** The streamer: collects tokens until the brackets balance (or go below zero), then parses. */
-  #emit(type: TokenType): void {
+  #emit(type: number): void {
     const len = this.#tokLen;
-    const token: Token = { type, text: type === 'string' ? '' : this.#tokenText() };
-    if (type === 'string') token.bytes = this.#tok.slice(0, len);
-    this.#tokLen = 0;
+    const start = this.#tokStart;
     this.#state = START;
-    if (type === 'lcurly') this.#braces++;
-    else if (type === 'rcurly') this.#braces--;
-    else if (type === 'lsquare') this.#brackets++;
-    else if (type === 'rsquare') this.#brackets--;
+    this.#tokLen = 0;
+    if (type === T_LCURLY) this.#braces++;
+    else if (type === T_RCURLY) this.#braces--;
+    else if (type === T_LSQUARE) this.#brackets++;
+    else if (type === T_RSQUARE) this.#brackets--;
+    const t = this.#tokens;
     const limit =
       this.#tokenBytes + len + 1 > this.#maxTokenBytes
         ? 'JSON token size limit exceeded'
-        : this.#tokens.length + 1 > this.#maxTokens
+        : t.count + 1 > this.#maxTokens
           ? 'JSON token count limit exceeded'
           : this.#braces + this.#brackets > this.#maxDepth
             ? 'JSON nesting depth limit exceeded'
@@ -507,16 +332,25 @@ export class QemuJsonParser {
       this.#fail(limit);
       return;
     }
-    this.#tokens.push(token);
+    t.push(type, start, type <= T_COMMA ? start : start + len);
     this.#tokenBytes += len;
     if ((this.#braces > 0 || this.#brackets > 0) && this.#braces >= 0 && this.#brackets >= 0) return;
-    const tokens = this.#tokens;
-    this.#resetMessage();
+    this.#braces = 0;
+    this.#brackets = 0;
+    this.#tokenBytes = 0;
     try {
-      this.#out.push({ value: new TokenParser(tokens).parse() });
+      this.#out.push({ value: new QemuTokenParser(t, this.#ints()).parse() });
     } catch (err) {
-      if (!(err instanceof ParseError)) throw err;
+      if (!(err instanceof QemuParseError)) throw err;
       this.#out.push({ error: `JSON parse error, ${err.message}` });
+    } finally {
+      t.clear();
     }
+  }
+
+  #ints(): QNum[] {
+    const a = this.#smallInts;
+    if (a.length === 0) for (let n = 0; n < SMALL_INTS; n++) a.push(new QNum('int', BigInt(n)));
+    return a;
   }
 }
