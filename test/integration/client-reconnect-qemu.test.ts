@@ -53,7 +53,7 @@ test('QEMU killed and restarted: the written stop fails and never reaches the ne
   let client: QmpClient | undefined;
   try {
     // The first connect is not retried by the policy: wait for QEMU's socket like any client.
-    (await connectRetry(sock, LIMIT_MS)).close();
+    await (await connectRetry(sock, LIMIT_MS)).close();
     client = await QmpClient.connect(sock, { reconnect: { initialDelayMs: 10, maxDelayMs: 100 } });
     const events: QmpReconnectEvent[] = [];
     let onBack: (() => void) | undefined;
