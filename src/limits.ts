@@ -45,6 +45,18 @@ export const CLIENT_CLOSE_TIMEOUT_MS = 1_000;
 /** Default deadline for connect + greeting + negotiation, in ms (option `timeoutMs` of `connect`). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
+/** Connections an accept-mode listener keeps waiting for the next `accept()`; past it they are closed at once (option `maxQueuedConnections`). */
+export const MAX_QUEUED_CONNECTIONS = 4;
+
+/** A reconnecting client's wait before its first attempt after a lost connection, in ms (option `reconnect.initialDelayMs`). */
+export const RECONNECT_INITIAL_DELAY_MS = 100;
+
+/** The longest wait between two reconnect attempts, in ms (option `reconnect.maxDelayMs`). */
+export const RECONNECT_MAX_DELAY_MS = 5_000;
+
+/** How much the wait grows after each failed reconnect attempt (option `reconnect.factor`). */
+export const RECONNECT_BACKOFF_FACTOR = 2;
+
 /** QEMU's event throttle interval for rate-limited events, in ms (server option `eventThrottleMs`). */
 export const EVENT_THROTTLE_MS = 1_000;
 

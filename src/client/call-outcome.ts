@@ -7,7 +7,11 @@ import type { PendingCall } from './request-tracker.js';
  * The error a call left pending gets when the session ends with `base`: whether it may have run
  * depends on whether it was written.
  */
-export function endedCallError(call: PendingCall, base: QmpError | undefined, label: string): QmpError {
+export function endedCallError(
+  call: Pick<PendingCall, 'command' | 'written'>,
+  base: QmpError | undefined,
+  label: string,
+): QmpError {
   if (base instanceof QmpStateError) {
     return new QmpStateError(
       'QMP_ERR_CLOSED',

@@ -35,6 +35,11 @@ export interface QmpEventIterator<T> extends AsyncIterableIterator<T> {
   readonly dropped: number;
   /** Events waiting in the buffer. */
   readonly queued: number;
+  /**
+   * Times a reconnecting client lost its connection while this iterator was open. Events are not
+   * replayed: whatever the server sent between the loss and the new session is missing.
+   */
+  readonly reconnects: number;
 }
 
 type AnyEvent = QmpEvent<unknown>;
@@ -66,6 +71,7 @@ class Subscription {
   readonly max: number;
   readonly queue: AnyEvent[] = [];
   dropped = 0;
+  reconnects = 0;
   ended = false;
   waiter: ((r: IteratorResult<AnyEvent>) => void) | undefined;
 
@@ -207,6 +213,9 @@ export class EventHub {
       get queued() {
         return sub.queue.length;
       },
+      get reconnects() {
+        return sub.reconnects;
+      },
       next: () => {
         const ev = sub.queue.shift();
         if (ev !== undefined) return Promise.resolve({ value: ev, done: false });
@@ -255,6 +264,11 @@ export class EventHub {
       if (options.signal?.aborted) return;
       this.#waiters.add(w);
     });
+  }
+
+  /** The connection was lost and a new session follows: open iterators count a gap. */
+  gap(): void {
+    for (const s of this.#subs) s.reconnects++;
   }
 
   /** Ends every iterator (they finish normally) and rejects every waiter with `err`. */

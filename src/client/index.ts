@@ -15,5 +15,7 @@ export {
 export { LISTENER_ERROR_CHANNEL, type QmpListenerErrorMessage } from './listener-errors.js';
 export type { QmpClientOptions, QmpExecuteOptions, QmpRequestOptions, QmpSessionOptions } from './options.js';
 export { QmpClient } from './qmp-client.js';
+export { type QmpAcceptOptions, QmpListener, type QmpListenerOptions } from './qmp-listener.js';
+export type { QmpReconnectEvent, QmpReconnectOptions } from './reconnect-policy.js';
 export type { QmpRunstate } from './runstate.js';
 export { QmpSession } from './session.js';

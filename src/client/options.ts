@@ -1,6 +1,7 @@
 import type { QapiSchema } from '../schema/index.js';
 import type { QmpTlsOptions } from '../transport/connect.js';
 import type { ListenerErrorHandler } from './event-hub.js';
+import type { QmpReconnectOptions } from './reconnect-policy.js';
 
 /** Options of a session: connecting, negotiating, limits and deadlines. */
 export interface QmpSessionOptions {
@@ -53,6 +54,14 @@ export interface QmpClientOptions extends QmpSessionOptions {
   schema?: 'fetch' | QapiSchema;
   /** Receives warnings (deprecated commands or members used); default `process.emitWarning`. */
   onWarning?: (message: string) => void;
+  /**
+   * Dial again when the connection is lost (`true` for the defaults). Commands written to the lost
+   * session fail with `QMP_ERR_DISCONNECTED` ("may or may not have run") and are never replayed;
+   * commands issued while reconnecting wait for the new session within their own deadline. Handlers,
+   * iterators and waiters stay subscribed. Needs an address, not a `Duplex`; the first connect is not
+   * retried. See `onReconnect`.
+   */
+  reconnect?: QmpReconnectOptions | true;
 }
 
 /** Per-call options of `execute`. */

@@ -24,8 +24,12 @@ import { connectTransport } from '../transport/connect.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
 import type { QmpEventIterator, QmpEventsOptions, QmpWaitOptions } from './event-hub.js';
 import type { QmpClientOptions, QmpExecuteOptions, QmpRequestOptions } from './options.js';
+import { QmpListener, type QmpListenerOptions } from './qmp-listener.js';
+import { type QmpReconnectEvent, ReconnectPolicy } from './reconnect-policy.js';
+import { ReconnectingSession } from './reconnecting-session.js';
 import type { QmpRunstate } from './runstate.js';
 import { QmpSession } from './session.js';
+import type { SessionLink } from './session-link.js';
 
 /**
  * A QMP client: connect, greeting, negotiation, pipelined commands with ids, OOB, events, deadlines
@@ -34,13 +38,12 @@ import { QmpSession } from './session.js';
  * adding the types and the checks against the live schema.
  */
 export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends QmpEventMap<E> = Qemu72Events> {
-  readonly #session: QmpSession;
+  #session!: SessionLink;
   readonly #onWarning: (message: string) => void;
   readonly #warned = new Set<string>();
   #schema: QapiSchema | undefined;
 
-  private constructor(session: QmpSession, options: QmpClientOptions) {
-    this.#session = session;
+  private constructor(options: QmpClientOptions) {
     this.#onWarning = options.onWarning ?? ((m) => process.emitWarning(m, { code: 'QMPKIT_DEPRECATED' }));
     if (options.schema instanceof QapiSchema) this.#schema = options.schema;
   }
@@ -54,6 +57,17 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     target: string | QmpAddress | Duplex,
     options: QmpClientOptions = {},
   ): Promise<QmpClient<C, E>> {
+    if (options.reconnect !== undefined) {
+      const policy = new ReconnectPolicy(options.reconnect);
+      if (typeof target !== 'string' && !('kind' in target))
+        throw new QmpUsageError('reconnect needs an address to dial again, not a connected stream');
+      const client = new QmpClient<C, E>(options);
+      client.#session = await ReconnectingSession.connect(target, options, policy, async (session) => {
+        if (options.schema === 'fetch')
+          await client.#fetchSchema(session, options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+      });
+      return client;
+    }
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     const remaining = (): number => Math.max(1, deadline - Date.now());
     const transport = await connectTransport(target, {
@@ -62,19 +76,47 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
       tls: options.tls,
     });
     const session = new QmpSession(transport, options);
-    const client = new QmpClient<C, E>(session, options);
+    const client = new QmpClient<C, E>(options);
+    client.#session = session;
     await session.establish(options, remaining, async () => {
-      if (options.schema === 'fetch') await client.#fetchSchema(remaining());
+      if (options.schema === 'fetch') await client.#fetchSchema(session, remaining());
     });
     return client;
   }
 
-  async #fetchSchema(timeoutMs: number): Promise<void> {
-    const entries = await this.#session.request('query-qmp-schema', undefined, { timeoutMs });
+  /**
+   * Accept mode: listens on `address` for QEMU to dial in (QEMU started with `-qmp unix:PATH` or
+   * `-qmp tcp:HOST:PORT`, without `server=on`). Listen first, then start QEMU, then `accept()`: each
+   * accept takes one connection and resolves with a client that has read the greeting and
+   * negotiated, as `connect` does with `options`. `close()` stops listening and removes the socket
+   * file (created 0600); accepted clients stay connected. `reconnect` does not apply (QEMU dials).
+   */
+  static listen<C extends QmpCommandMap<C> = Qemu72Commands, E extends QmpEventMap<E> = Qemu72Events>(
+    address: string | QmpAddress,
+    options: QmpClientOptions & QmpListenerOptions = {},
+  ): Promise<QmpListener<QmpClient<C, E>>> {
+    const { reconnect: _ignored, maxQueuedConnections, ...clientOptions } = options;
+    return QmpListener.listen<QmpClient<C, E>>(
+      address,
+      (stream, timeoutMs, signal) =>
+        QmpClient.connect<C, E>(stream, {
+          ...clientOptions,
+          timeoutMs,
+          ...(signal ? { signal } : {}),
+        }),
+      {
+        ...(maxQueuedConnections !== undefined ? { maxQueuedConnections } : {}),
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      },
+    );
+  }
+
+  async #fetchSchema(session: QmpSession, timeoutMs: number): Promise<void> {
+    const entries = await session.request('query-qmp-schema', undefined, { timeoutMs });
     if (!Array.isArray(entries)) throw new QmpProtocolError('query-qmp-schema did not return an array');
     // Introspection collapses integer widths and alternate names; for a known QEMU version the
     // schema module has them, so validation texts match that QEMU exactly.
-    const hints = qemuIntrospectionHints(this.greeting.QMP.version.qemu);
+    const hints = qemuIntrospectionHints((session.greeting as QmpGreeting).QMP.version.qemu);
     this.#schema = QapiSchema.fromIntrospection(entries, hints ? { hints } : {});
   }
 
@@ -85,7 +127,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     return g;
   }
 
-  /** The runstate: connecting, negotiating, ready, closing, closed. */
+  /** The runstate: connecting, negotiating, ready, reconnecting (with `reconnect`), closing, closed. */
   get state(): QmpRunstate {
     return this.#session.state;
   }
@@ -107,10 +149,22 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
 
   /**
    * Resolves once the session is over: with `undefined` after `close()` or a clean end after
-   * `quit`, otherwise with the error that ended it. Never rejects.
+   * `quit`, otherwise with the error that ended it. With `reconnect`, a lost connection does not end
+   * the client: this resolves on `close()`, after `quit`, or with the last error once `maxAttempts`
+   * attempts failed. Never rejects.
    */
   get closed(): Promise<QmpError | undefined> {
     return this.#session.closed;
+  }
+
+  /**
+   * Registers a handler for a reconnecting client's story: `disconnected`, each `attempt-failed`,
+   * `reconnected` (with the new greeting: QEMU may have been restarted as another version) or
+   * `gave-up`. Returns a function that removes it. Never called without the `reconnect` option. A
+   * handler that throws is reported on the trace channel and does not stop the others.
+   */
+  onReconnect(handler: (event: QmpReconnectEvent) => void): () => void {
+    return this.#session instanceof ReconnectingSession ? this.#session.onReconnect(handler) : () => {};
   }
 
   /** Registers a handler called once when the session ends (see {@link closed}). */

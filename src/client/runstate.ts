@@ -1,12 +1,16 @@
 import { QmpInternalError } from '../errors/qmp-error.js';
 
-/** The client's runstate. `execute` works only in `ready`. */
-export type QmpRunstate = 'connecting' | 'negotiating' | 'ready' | 'closing' | 'closed';
+/**
+ * The client's runstate. `execute` works only in `ready`; a client connected with `reconnect` is
+ * `reconnecting` between a lost connection and the next session (its commands then wait).
+ */
+export type QmpRunstate = 'connecting' | 'negotiating' | 'ready' | 'reconnecting' | 'closing' | 'closed';
 
 const NEXT: Record<QmpRunstate, readonly QmpRunstate[]> = {
   connecting: ['negotiating', 'ready', 'closing', 'closed'],
   negotiating: ['ready', 'closing', 'closed'],
-  ready: ['closing', 'closed'],
+  ready: ['reconnecting', 'closing', 'closed'],
+  reconnecting: ['ready', 'closing', 'closed'],
   closing: ['closed'],
   closed: [],
 };

@@ -6,7 +6,6 @@ import {
   QmpProtocolError,
   QmpStateError,
   QmpTimeoutError,
-  QmpUsageError,
 } from '../errors/qmp-error.js';
 import {
   CLIENT_CLOSE_TIMEOUT_MS,
@@ -25,9 +24,11 @@ import { EventHub } from './event-hub.js';
 import { listenerErrorReporter } from './listener-errors.js';
 import { markHandled } from './mark-handled.js';
 import type { QmpRequestOptions, QmpSessionOptions } from './options.js';
+import { OutgoingQueue } from './outgoing-queue.js';
 import { ReplyReader } from './reply-reader.js';
 import { checkArgumentsText, encodeRequest, type RequestSpec } from './request-encoder.js';
 import { checkRequestLimits } from './request-limits.js';
+import { refusal } from './request-refusal.js';
 import { type PendingCall, RequestTracker } from './request-tracker.js';
 import { type QmpRunstate, Runstate } from './runstate.js';
 
@@ -53,24 +54,30 @@ export class QmpSession {
   #greeting: QmpGreeting | undefined;
   #greetingWaiter: { resolve: (g: QmpGreeting) => void; reject: (e: Error) => void } | undefined;
   #oob = false;
-  #outBuf = '';
-  #flushScheduled = false;
-  #quitSent = false;
+  readonly #out: OutgoingQueue;
+  /** True when the hub was handed in: its owner (a reconnecting client) ends it, not this session. */
+  readonly #sharedHub: boolean;
   #closeReason: QmpError | undefined;
   readonly #closed: Promise<QmpError | undefined>;
   #resolveClosed!: (reason: QmpError | undefined) => void;
 
-  constructor(transport: QmpTransport, options: QmpSessionOptions = {}) {
+  /**
+   * @param hub Event hub to deliver to, owned by the caller and kept open when this session ends
+   *   (a reconnecting client keeps its handlers, iterators and waiters across sessions).
+   */
+  constructor(transport: QmpTransport, options: QmpSessionOptions = {}, hub?: EventHub) {
     this.#stream = transport.stream;
+    this.#out = new OutgoingQueue(transport.stream);
     this.label = options.label ?? transport.label;
-    this.events = new EventHub(listenerErrorReporter(this.label, options.onListenerError));
+    this.#sharedHub = hub !== undefined;
+    this.events = hub ?? new EventHub(listenerErrorReporter(this.label, options.onListenerError));
     this.#reader = new ReplyReader(this.label, this.#tracker, this.events, options, {
       greeting: (g) => {
         this.#greeting = g;
         this.#greetingWaiter?.resolve(g);
         this.#greetingWaiter = undefined;
       },
-      write: (calls) => this.#queue(calls),
+      write: (calls) => this.#out.push(calls),
       fail: (err) => this.#fail(err),
       ended: () => this.#runstate.state === 'closed' || this.#runstate.state === 'closing',
     });
@@ -89,6 +96,9 @@ export class QmpSession {
     stream.on('end', () => this.#lost(undefined));
     stream.on('close', () => this.#lost(undefined));
     stream.on('error', (err: NodeJS.ErrnoException) => this.#lost(err));
+    // The session is the stream's only reader: a socket handed over paused (an accepted connection)
+    // must flow, or the greeting is never read.
+    stream.resume();
   }
 
   /**
@@ -182,7 +192,7 @@ export class QmpSession {
     const state = this.#runstate.state;
     if (state !== 'closed' && state !== 'closing') {
       this.#runstate.to('closing');
-      this.#flush();
+      this.#out.flush();
       this.#shutdown(undefined, new QmpStateError('QMP_ERR_CLOSED', 'The client was closed', 'closing'));
       const stream = this.#stream;
       if (!stream.destroyed) {
@@ -256,23 +266,14 @@ export class QmpSession {
 
   /** Why a command cannot be sent now (a rejected promise), or undefined. */
   #refuse(name: string, oob: boolean, anyName = false): Promise<never> | undefined {
-    const state = this.#runstate.state;
-    if (state !== 'ready') {
-      const code = state === 'closed' || state === 'closing' ? 'QMP_ERR_CLOSED' : 'QMP_ERR_STATE';
-      const why =
-        code === 'QMP_ERR_CLOSED'
-          ? `the client is ${state}${this.#closeReason ? ` (${this.#closeReason.message})` : ''}`
-          : `the client is still ${state}`;
-      return Promise.reject(new QmpStateError(code, `Cannot execute ${name}: ${why}`, state));
-    }
-    if (typeof name !== 'string' || (name === '' && !anyName))
-      return Promise.reject(new QmpUsageError('execute: the command name must be a non-empty string'));
-    if (oob && !this.#oob) {
-      return Promise.reject(
-        new QmpStateError('QMP_ERR_STATE', `exec-oob ${name}: OOB was not negotiated with ${this.label}`, state),
-      );
-    }
-    return undefined;
+    const ctx = {
+      state: this.#runstate.state,
+      closeReason: this.#closeReason,
+      oobEnabled: this.#oob,
+      label: this.label,
+    };
+    const err = refusal(ctx, name, oob, anyName);
+    return err === undefined ? undefined : Promise.reject(err);
   }
 
   /** The send path: limits, an id, the encoded line checked against QEMU's input limits, the tracker. */
@@ -336,29 +337,8 @@ export class QmpSession {
       if (spec.args !== undefined) traced['arguments'] = spec.args;
       traced['id'] = id;
       traceOut('client', this.label, traced);
-      this.#queue(this.#tracker.add(call));
+      this.#out.push(this.#tracker.add(call));
     });
-  }
-
-  /** Appends calls to the outgoing buffer; the calls of one tick go in one write. */
-  #queue(calls: PendingCall[]): void {
-    if (calls.length === 0) return;
-    for (const call of calls) {
-      if (call.command === 'quit') this.#quitSent = true;
-      this.#outBuf += call.line;
-    }
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      queueMicrotask(() => this.#flush());
-    }
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    const data = this.#outBuf;
-    this.#outBuf = '';
-    if (data === '' || this.#stream.destroyed || !this.#stream.writable) return;
-    this.#stream.write(data);
   }
 
   /** A fatal problem: fail everything with `err` and drop the connection. */
@@ -377,7 +357,7 @@ export class QmpSession {
     }
     // After `quit`, QEMU closes the socket (often with ECONNRESET, the request's newline unread):
     // that is success, not a failure.
-    this.#shutdown(this.#quitSent ? undefined : this.#disconnected(err));
+    this.#shutdown(this.#out.quitSent ? undefined : this.#disconnected(err));
     this.#stream.destroy();
   }
 
@@ -404,7 +384,8 @@ export class QmpSession {
       if (call.command === 'quit' && call.written && base === undefined) call.resolve({});
       else call.reject(endedCallError(call, base, this.label));
     }
-    this.events.end(base ?? new QmpConnectionError('QMP_ERR_DISCONNECTED', `The session with ${this.label} ended`));
+    if (!this.#sharedHub)
+      this.events.end(base ?? new QmpConnectionError('QMP_ERR_DISCONNECTED', `The session with ${this.label} ended`));
     for (const h of [...this.#closeHandlers]) this.#callCloseHandler(h);
     this.#closeHandlers.clear();
     this.#resolveClosed(reason);

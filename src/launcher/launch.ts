@@ -2,12 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Duplex, Writable } from 'node:stream';
-import { QmpClient } from '../client/index.js';
+import type { Writable } from 'node:stream';
+import { QmpClient, type QmpListener } from '../client/index.js';
 import { QmpAbortedError, QmpError, QmpUsageError } from '../errors/qmp-error.js';
 import { LAUNCH_SHUTDOWN_TIMEOUT_MS, LAUNCH_START_TIMEOUT_MS, LAUNCH_STDERR_TAIL_LINES } from '../limits.js';
 import { debug } from '../trace/index.js';
-import { listenTransport, type QmpListenTransport } from '../transport/index.js';
 import { launchFailure, type QemuExitStatus, QemuProcess } from './qemu-process.js';
 import { StderrTail } from './stderr-tail.js';
 import { TranscriptLog } from './transcript-log.js';
@@ -70,10 +69,14 @@ export async function launch(options: LaunchOptions): Promise<QemuProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-'));
   const socketPath = join(dir, 'qmp.sock');
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
-  let onConnection: (stream: Duplex) => void = (stream) => stream.destroy();
-  let listener: QmpListenTransport;
+  let listener: QmpListener<QmpClient>;
   try {
-    listener = await listenTransport(`unix:${socketPath}`, { onConnection: (s) => onConnection(s) });
+    // One connection is all QEMU makes; nobody else may wait in the private directory's socket.
+    listener = await QmpClient.listen(`unix:${socketPath}`, {
+      negotiate: options.negotiate ?? true,
+      label,
+      maxQueuedConnections: 1,
+    });
   } catch (err) {
     removeDir();
     transcript?.close();
@@ -124,43 +127,28 @@ export async function launch(options: LaunchOptions): Promise<QemuProcess> {
     });
   });
 
-  let stream: Duplex | undefined;
   let client: QmpClient | undefined;
-  const started = Date.now();
+  const accepting = new AbortController();
+  let step = 'connect its QMP monitor';
   try {
-    stream = await race(
-      new Promise<Duplex>((resolve) => {
-        onConnection = (s) => {
-          onConnection = (extra) => extra.destroy();
-          // The listener hands sockets over paused; let data flow once the client listens for it.
-          const onNewListener = (event: string | symbol): void => {
-            if (event !== 'data') return;
-            s.off('newListener', onNewListener);
-            s.resume();
-          };
-          s.on('newListener', onNewListener);
-          resolve(s);
-        };
+    client = await race(
+      listener.accept({
+        timeoutMs: Number.POSITIVE_INFINITY,
+        signal: accepting.signal,
+        onPeer: () => {
+          step = 'greet on its QMP monitor';
+          // QEMU is connected: nobody else is wanted, and the socket file with its directory goes now.
+          void listener.close().catch(() => undefined);
+          removeDir();
+        },
       }),
       exited,
       startTimeoutMs,
       options.signal,
-      'connect its QMP monitor',
-    );
-    // A net.Server only finishes closing when its connections end: stop listening now, and remove
-    // the socket file with its directory ourselves rather than wait for QEMU's connection to go.
-    void listener.close().catch(() => undefined);
-    removeDir();
-    const remaining = Math.max(1, startTimeoutMs - (Date.now() - started));
-    client = await race(
-      QmpClient.connect(stream, { timeoutMs: remaining, negotiate: options.negotiate ?? true, label }),
-      exited,
-      remaining,
-      options.signal,
-      'greet on its QMP monitor',
+      () => step,
     );
   } catch (err) {
-    stream?.destroy();
+    accepting.abort();
     // A monitor that goes away before greeting usually means QEMU is exiting (bad display, bad
     // device): give it the shutdown timeout so the report shows its exit status and reason, not our disconnect.
     const lost =
@@ -211,7 +199,7 @@ async function race<T>(
   exited: Promise<QemuExitStatus>,
   timeoutMs: number,
   signal: AbortSignal | undefined,
-  step: string,
+  step: () => string,
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
@@ -219,10 +207,10 @@ async function race<T>(
     return await Promise.race([
       work,
       exited.then(() => {
-        throw new EarlyExit(step);
+        throw new EarlyExit(step());
       }),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`QEMU did not ${step} within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => reject(new Error(`QEMU did not ${step()} within ${timeoutMs} ms`)), timeoutMs);
       }),
       new Promise<never>((_, reject) => {
         if (signal === undefined) return;
