@@ -17,5 +17,6 @@ export type { QmpClientOptions, QmpExecuteOptions, QmpRequestOptions, QmpSession
 export { QmpClient } from './qmp-client.js';
 export { type QmpAcceptOptions, QmpListener, type QmpListenerOptions } from './qmp-listener.js';
 export type { QmpReconnectEvent, QmpReconnectOptions } from './reconnect-policy.js';
+export { checkValueLimits } from './request-limits.js';
 export type { QmpRunstate } from './runstate.js';
 export { QmpSession } from './session.js';

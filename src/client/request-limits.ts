@@ -1,5 +1,6 @@
 import { QmpLimitError } from '../errors/qmp-error.js';
 import { MAX_NESTING_DEPTH, MAX_TOKEN_BYTES, MAX_TOKEN_COUNT } from '../limits.js';
+import { QNum, type QValue } from '../wire/q-value.js';
 
 /** QEMU's input limits as its JSON streamer applies them to one message. */
 export interface RequestLimits {
@@ -24,6 +25,9 @@ export interface RequestCounts {
   tokens: number;
   depth: number;
 }
+
+/** Said in every refusal: the request was checked before any byte of it went out. */
+const NOT_SENT = 'nothing was sent (QEMU would have cut it and read the rest as new input)';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -137,26 +141,99 @@ export function checkRequestLimits(
   const counts: RequestCounts = fast
     ? { tokenBytes: 0, tokens: 0, depth: line.length <= limits.maxDepth ? 0 : nestingOf(line) }
     : countRequestTokens(line);
+  return refusalFor(name, counts, limits);
+}
+
+/** The refusal for a request with `counts`, or undefined. */
+function refusalFor(
+  name: string,
+  counts: RequestCounts,
+  limits: RequestLimits,
+  atLeast = '',
+): QmpLimitError | undefined {
   if (counts.depth > limits.maxDepth) {
     return new QmpLimitError(
-      `${name}: the request nests ${counts.depth} deep; QEMU reads at most ${limits.maxDepth}`,
+      `${name}: the request nests ${counts.depth} deep; QEMU reads at most ${limits.maxDepth} (maxDepth); ${NOT_SENT}`,
       'maxDepth',
       limits.maxDepth,
     );
   }
   if (counts.tokens > limits.maxTokens) {
     return new QmpLimitError(
-      `${name}: the request has ${counts.tokens} JSON tokens; QEMU reads at most ${limits.maxTokens} in one message`,
+      `${name}: the request has ${atLeast}${counts.tokens} JSON tokens; QEMU reads at most ${limits.maxTokens} in one message (maxTokens); ${NOT_SENT}`,
       'maxTokens',
       limits.maxTokens,
     );
   }
   if (counts.tokenBytes >= limits.maxTokenBytes) {
     return new QmpLimitError(
-      `${name}: the request's JSON tokens take ${counts.tokenBytes} bytes; QEMU reads less than ${limits.maxTokenBytes} in one message`,
+      `${name}: the request's JSON tokens take ${atLeast}${counts.tokenBytes} bytes as encoded; QEMU reads less than ${limits.maxTokenBytes} in one message (maxTokenBytes); ${NOT_SENT}`,
       'maxTokenBytes',
       limits.maxTokenBytes,
     );
   }
   return undefined;
+}
+
+/** Encoded length of one UTF-16 code unit in a string token: printable ASCII as is, `"` `\\` and \b\f\n\r\t as two, the rest as `\\uXXXX`. */
+function encodedUnit(c: number): number {
+  if (c >= 0x20 && c < 0x7f) return c === QUOTE || c === BACKSLASH ? 2 : 1;
+  return c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d ? 2 : 6;
+}
+
+/** Bytes of `s` as an ASCII-safe JSON string token, quotes included. */
+function stringTokenBytes(s: string): number {
+  let bytes = 2;
+  for (let i = 0; i < s.length; i++) bytes += encodedUnit(s.charCodeAt(i));
+  return bytes;
+}
+
+/**
+ * What `encodeQValue(args)` will cost QEMU's lexer, computed from the value without building the
+ * text: its token count exactly and its token bytes at least (numbers count one byte). Lets a
+ * pass-through tool refuse a request that cannot pass before it spends memory encoding it.
+ */
+export function countValueTokens(v: QValue): RequestCounts {
+  const counts: RequestCounts = { tokenBytes: 0, tokens: 0, depth: 0 };
+  const walk = (x: QValue, depth: number): void => {
+    if (typeof x === 'string') {
+      counts.tokens++;
+      counts.tokenBytes += stringTokenBytes(x);
+      return;
+    }
+    if (x === null || typeof x === 'boolean' || x instanceof QNum) {
+      counts.tokens++;
+      counts.tokenBytes += x === null || x === true ? 4 : x === false ? 5 : 1;
+      return;
+    }
+    if (depth + 1 > counts.depth) counts.depth = depth + 1;
+    // The brackets, and a comma between members.
+    const n = Array.isArray(x) ? x.length : x.size;
+    counts.tokens += 2 + Math.max(0, n - 1);
+    counts.tokenBytes += 2 + Math.max(0, n - 1);
+    if (Array.isArray(x)) {
+      for (const e of x) walk(e, depth + 1);
+      return;
+    }
+    for (const [k, e] of x) {
+      // The key and its colon.
+      counts.tokens += 2;
+      counts.tokenBytes += stringTokenBytes(k) + 1;
+      walk(e, depth + 1);
+    }
+  };
+  walk(v, 0);
+  return counts;
+}
+
+/**
+ * Why QEMU could not read a request with `args` (checked before it is encoded), or undefined when
+ * it may: the encoded line is still checked by {@link checkRequestLimits} before it is sent.
+ */
+export function checkValueLimits(
+  name: string,
+  args: QValue,
+  limits: RequestLimits = QEMU_REQUEST_LIMITS,
+): QmpLimitError | undefined {
+  return refusalFor(name, countValueTokens(args), limits, 'at least ');
 }

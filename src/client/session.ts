@@ -185,6 +185,17 @@ export class QmpSession {
   }
 
   /**
+   * {@link requestText} for arguments this library encoded itself (`encodeQValue`, `encodeJson`):
+   * they are known to be exactly one JSON object, so they are not decoded again to check it, which
+   * for a large request would cost its size once more. Still checked against QEMU's input limits.
+   */
+  requestEncoded(name: string, argumentsJson: string | undefined, options: QmpRequestOptions = {}): Promise<string> {
+    const oob = options.oob === true;
+    const spec = { name, args: undefined, argsText: argumentsJson, oob, returnText: true };
+    return markHandled(this.#refuse(name, oob, true) ?? this.#send(spec, options)) as Promise<string>;
+  }
+
+  /**
    * Closes the session: pending calls reject with `QMP_ERR_CLOSED`, iterators end, the transport is
    * ended and destroyed once flushed, or after `closeTimeoutMs` if the peer never closes. Idempotent.
    */

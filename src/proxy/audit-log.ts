@@ -10,7 +10,8 @@ export interface QmpAuditRecord {
   /** The arguments, strings capped and secrets redacted (see {@link auditArguments}); `{}` when none. */
   arguments: QmpAuditValue;
   oob: boolean;
-  outcome: 'ok' | 'error' | 'denied' | 'disconnected';
+  /** `refused`: QEMU could not have read the request as one message (its input limits); nothing was sent. */
+  outcome: 'ok' | 'error' | 'denied' | 'refused' | 'disconnected';
   class?: string;
   desc?: string;
   ms: number;

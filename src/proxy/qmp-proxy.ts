@@ -1,6 +1,13 @@
 import type { Duplex } from 'node:stream';
-import { QmpSession } from '../client/index.js';
-import { QmpCommandError, QmpConnectionError, QmpError, QmpStateError, QmpUsageError } from '../errors/index.js';
+import { checkValueLimits, QmpSession } from '../client/index.js';
+import {
+  QmpCommandError,
+  QmpConnectionError,
+  QmpError,
+  QmpLimitError,
+  QmpStateError,
+  QmpUsageError,
+} from '../errors/index.js';
 import {
   MAX_PENDING_COMMANDS,
   MAX_PROXY_CLIENT_EVENT_BUFFER,
@@ -334,6 +341,15 @@ export class QmpProxy {
         'The QEMU behind this proxy is not connected; the command was not sent',
       );
     }
+    // A request QEMU could not read as one message once re-encoded (an escape such as \u007f is six
+    // bytes for one) is refused before its text is built: encoding it would cost its size again.
+    const tooBig =
+      ctx.arguments.size === 0 ? undefined : checkValueLimits(command, ctx.arguments as Map<string, QValue>);
+    if (tooBig !== undefined) {
+      const e = { errorClass: 'GenericError', desc: tooBig.message };
+      audit('refused', e);
+      throw new QmpCommandError(e.errorClass, e.desc);
+    }
     if (info) info.pending++;
     info?.deadlines.commandStarted();
     try {
@@ -352,7 +368,8 @@ export class QmpProxy {
           this.#drainOutbox(info);
         });
       };
-      const result = await up.requestText(command, argsText, { oob: ctx.oob, onReply });
+      // Encoded here, so one object for sure: not decoded again.
+      const result = await up.requestEncoded(command, argsText, { oob: ctx.oob, onReply });
       audit('ok');
       return new RawJson(result);
     } catch (err) {
@@ -361,6 +378,11 @@ export class QmpProxy {
         throw new QmpCommandError(err.errorClass, err.desc);
       }
       const desc = err instanceof Error ? err.message : String(err);
+      if (err instanceof QmpLimitError) {
+        // Refused before a byte went to QEMU.
+        audit('refused', { errorClass: 'GenericError', desc });
+        throw new QmpCommandError('GenericError', desc);
+      }
       if (!(err instanceof QmpConnectionError || err instanceof QmpStateError)) {
         // Not the upstream going away: a fault in the proxy, answered like any failed command.
         traceAnomaly('proxy', info?.label ?? ctx.session.label, `forwarding ${command} failed: ${desc}`, err);
