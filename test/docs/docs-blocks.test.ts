@@ -16,8 +16,11 @@ import {
   type DocBlock,
   docBlocks,
   isCodeLang,
+  isShellTranscript,
+  normalizeTimestamps,
   outputMatches,
   sessionSteps,
+  shellTranscript,
 } from '../helpers/doc-blocks.js';
 import { PROJECT_ROOT } from '../helpers/golden.js';
 
@@ -57,6 +60,7 @@ function runMerged(
   cwd: string,
   env: NodeJS.ProcessEnv,
   deadlineMs = STEP_DEADLINE_MS,
+  input = '',
 ): Promise<Outcome> {
   return new Promise((resolve) => {
     const child = execFile(file, args, { cwd, env, timeout: deadlineMs, killSignal: 'SIGKILL' });
@@ -67,6 +71,7 @@ function runMerged(
     child.stderr?.on('data', (d: Buffer) => {
       output += d.toString();
     });
+    child.stdin?.end(input);
     child.on('close', (code, signal) => resolve({ code, signal, output }));
   });
 }
@@ -155,7 +160,9 @@ describe('the docs as a user runs them', { concurrency: false }, () => {
   });
 
   test('every shell session shown with its output is marked: replayed (run) or a sketch', () => {
-    const unmarked = BLOCKS.filter((b) => b.mode === 'none' && /^\$ (npx )?(qmpkit|qmp-shell) /m.test(b.code));
+    const unmarked = BLOCKS.filter(
+      (b) => b.mode === 'none' && (/^\$ (npx )?(qmpkit|qmp-shell|npm start)/m.test(b.code) || isShellTranscript(b)),
+    );
     assert.deepEqual(
       unmarked.map((b) => `${b.doc}:${b.firstLine}`),
       [],
@@ -193,7 +200,33 @@ describe('the docs as a user runs them', { concurrency: false }, () => {
     });
   }
 
-  for (const block of BLOCKS.filter((b) => b.mode === 'run' && !isCodeLang(b.lang))) {
+  for (const block of BLOCKS.filter((b) => b.mode === 'run' && isShellTranscript(b))) {
+    test(`${block.doc}:${block.firstLine} replays in qmp-shell against the simulator with the output shown`, async () => {
+      assert.ok(project !== undefined);
+      const root = project.root;
+      const { input, expected } = shellTranscript(block);
+      const outcome = await withSimulator((path) =>
+        runMerged(
+          join(root, 'node_modules/.bin/qmp-shell'),
+          [path],
+          root,
+          process.env,
+          STEP_DEADLINE_MS,
+          input.map((l) => `${l}\n`).join(''),
+        ),
+      );
+      let actual = normalizeTimestamps(outcome.output.replace(/\n$/, ''));
+      // A transcript that does not show the banner starts after it (the banner ends at a blank line).
+      if (!block.code.startsWith('Welcome')) actual = actual.slice(actual.indexOf('\n\n') + 2);
+      const shown = normalizeTimestamps(expected.join('\n').replace(/\n$/, ''));
+      assert.ok(
+        outcome.signal === null && outputMatches(shown, actual),
+        `${block.doc}:${block.firstLine}: qmp-shell with ${JSON.stringify(input)}\n--- shown:\n${shown}\n--- got:\n${actual}`,
+      );
+    });
+  }
+
+  for (const block of BLOCKS.filter((b) => b.mode === 'run' && !isCodeLang(b.lang) && !isShellTranscript(b))) {
     test(`${block.doc}:${block.firstLine} replays against the simulator with the output shown`, async () => {
       assert.ok(project !== undefined);
       const root = project.root;
@@ -212,8 +245,8 @@ describe('the docs as a user runs them', { concurrency: false }, () => {
             root,
             env,
           );
-          const actual = outcome.output.replaceAll(path, DOC_ADDRESS).replace(/\n$/, '');
-          const expected = step.expected.join('\n');
+          const actual = normalizeTimestamps(outcome.output.replaceAll(path, DOC_ADDRESS).replace(/\n$/, ''));
+          const expected = normalizeTimestamps(step.expected.join('\n'));
           assert.ok(
             outcome.signal === null && outputMatches(expected, actual),
             `${block.doc}:${step.line}: $ ${step.command}\n--- shown:\n${expected}\n--- got:\n${actual}`,

@@ -78,3 +78,33 @@ export function outputMatches(expected: string, actual: string): boolean {
     .join('.*?');
   return new RegExp(`^${pattern}$`).test(actual);
 }
+
+const SHELL_PROMPT = /^(\(QEMU\)|TRANS>)( |$)/;
+
+/** Whether a block is a qmp-shell transcript (`(QEMU) command` lines, the replies after them). */
+export function isShellTranscript(block: DocBlock): boolean {
+  return block.code.split('\n').some((l) => SHELL_PROMPT.test(l));
+}
+
+/**
+ * A qmp-shell transcript as the lines to type and the output a piped shell prints: the same as on a
+ * terminal, without the prompts (a bare prompt at the end is where the user stopped typing).
+ */
+export function shellTranscript(block: DocBlock): { input: string[]; expected: string[] } {
+  const input: string[] = [];
+  const expected: string[] = [];
+  for (const line of block.code.split('\n')) {
+    const m = SHELL_PROMPT.exec(line);
+    if (m === null) expected.push(line);
+    else if (line.length > (m[1] ?? '').length) input.push(line.slice((m[1] ?? '').length + 1));
+  }
+  return { input, expected };
+}
+
+/** Event timestamps vary from run to run: both sides get the same one before comparing. */
+export function normalizeTimestamps(text: string): string {
+  return text.replace(
+    /"timestamp": ?\{"seconds": ?\d+, ?"microseconds": ?\d+\}/g,
+    '"timestamp": {"seconds": 0, "microseconds": 0}',
+  );
+}
