@@ -5,7 +5,7 @@
 // CONTRIBUTING.md and test/helpers/doc-blocks.ts.
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -23,6 +23,7 @@ import {
   shellTranscript,
 } from '../helpers/doc-blocks.js';
 import { PROJECT_ROOT } from '../helpers/golden.js';
+import { QEMU_BINARY, requireQemu } from '../helpers/qemu.js';
 
 const DOCS = [
   'README.md',
@@ -40,6 +41,8 @@ const BLOCKS = DOCS.flatMap((doc) => docBlocks(PROJECT_ROOT, doc));
 const STEP_DEADLINE_MS = 20_000;
 /** One tsc run over every block, on a cold cache and busy cores. */
 const TSC_DEADLINE_MS = 180_000;
+/** A block that starts QEMU, asks it something and shuts it down. */
+const QEMU_DEADLINE_MS = 60_000;
 const ADDRESS_ENV = 'QMPKIT_DOC_ADDRESS';
 const HAS_JQ = spawnSync('jq', ['--version']).status === 0;
 
@@ -178,6 +181,33 @@ describe('the docs as a user runs them', { concurrency: false }, () => {
           ...process.env,
           [ADDRESS_ENV]: path,
         }),
+      );
+      assert.deepEqual(
+        { code: outcome.code, signal: outcome.signal },
+        { code: 0, signal: null },
+        `${block.doc}:${block.firstLine} ended badly:\n${outcome.output}`,
+      );
+    });
+  }
+
+  for (const block of BLOCKS.filter((b) => b.mode === 'run-qemu' && isCodeLang(b.lang))) {
+    test(`${block.doc}:${block.firstLine} runs to its end with QEMU`, async (t) => {
+      if (!requireQemu(t)) return;
+      assert.ok(project !== undefined);
+      // The docs name the binary; QMPKIT_QEMU may point to another one.
+      const bin = join(project.dir, 'bin');
+      mkdirSync(bin, { recursive: true });
+      const link = join(bin, 'qemu-system-x86_64');
+      if (!existsSync(link)) {
+        const found = spawnSync('/bin/sh', ['-c', `command -v "$0"`, QEMU_BINARY], { encoding: 'utf8' });
+        symlinkSync(found.stdout.trim() || QEMU_BINARY, link);
+      }
+      const outcome = await runMerged(
+        process.execPath,
+        [join(project.root, 'js/blocks', `${slug(block)}.js`)],
+        project.root,
+        { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+        QEMU_DEADLINE_MS,
       );
       assert.deepEqual(
         { code: outcome.code, signal: outcome.signal },

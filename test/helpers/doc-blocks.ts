@@ -3,11 +3,14 @@
 //   (none)                    a ts/js block is type-checked as a user's module; other blocks are left alone
 //   <!-- doctest: sketch -->  a fragment: neither checked nor run
 //   <!-- doctest: run -->     a ts/js block is type-checked and run against a fresh simulator; a sh block
-//                             of `$ command` lines followed by their output is replayed and compared
+//                             of `$ command` lines followed by their output, or a qmp-shell transcript
+//                             (`(QEMU) command` lines), is replayed and its output compared
+//   <!-- doctest: run-qemu --> a ts/js block is type-checked and run with qemu-system-x86_64 on the PATH
+//                             (skipped without QEMU)
 // In a block that runs, the address `/tmp/qmp.sock` stands for the simulator's monitor.
 import { readFileSync } from 'node:fs';
 
-export type DocBlockMode = 'check' | 'sketch' | 'run' | 'none';
+export type DocBlockMode = 'check' | 'sketch' | 'run' | 'run-qemu' | 'none';
 
 export interface DocBlock {
   /** The document, relative to the project root (`docs/client.md`). */
@@ -44,7 +47,8 @@ export function docBlocks(root: string, doc: string): DocBlock[] {
     let mode: DocBlockMode = isCodeLang(lang) ? 'check' : 'none';
     if (marker !== null) {
       const word = marker[1];
-      if (word !== 'sketch' && word !== 'run') throw new Error(`${doc}:${i}: unknown doctest marker '${word}'`);
+      if (word !== 'sketch' && word !== 'run' && word !== 'run-qemu')
+        throw new Error(`${doc}:${i}: unknown doctest marker '${word}'`);
       mode = word;
     }
     out.push({ doc, lang, firstLine: i + 2, code: lines.slice(i + 1, end).join('\n'), mode });
