@@ -4,7 +4,7 @@
 // replayed command by command with their output compared. The markers are described in
 // CONTRIBUTING.md and test/helpers/doc-blocks.ts.
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -66,16 +66,31 @@ function runMerged(
   input = '',
 ): Promise<Outcome> {
   return new Promise((resolve) => {
-    const child = execFile(file, args, { cwd, env, timeout: deadlineMs, killSignal: 'SIGKILL' });
+    // Its own process group: at the deadline the shell and whatever it started are killed together.
+    const child = spawn(file, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const timer = setTimeout(() => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, deadlineMs);
     let output = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      output += d;
     });
-    child.stderr?.on('data', (d: Buffer) => {
-      output += d.toString();
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      output += d;
     });
-    child.stdin?.end(input);
-    child.on('close', (code, signal) => resolve({ code, signal, output }));
+    child.stdin.on('error', () => {}); // a process that exits without reading its input
+    child.stdin.end(input);
+    child.on('error', (err) => {
+      output += String(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, output });
+    });
   });
 }
 
