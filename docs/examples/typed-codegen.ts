@@ -1,7 +1,8 @@
 // Generating types from code instead of `qmpkit gen`: the same functions the command uses.
-// Run: node dist/docs/examples/typed-codegen.js path/to/qemu/qapi/qapi-schema.json > qmp-types.ts
-import { generateTypeScript } from '../../src/codegen/index.js';
-import { loadQemu72Introspection, QapiSchema } from '../../src/schema/index.js';
+// In a project that depends on qmpkit, compiled to typed-codegen.js:
+// node typed-codegen.js path/to/qemu/qapi/qapi-schema.json > qmp-types.ts
+import { generateTypeScript } from 'qmpkit/codegen';
+import { loadQemu72Introspection, QapiSchema } from 'qmpkit/schema';
 
 const source = process.argv[2];
 const schema =

@@ -1,8 +1,8 @@
 // The generated QEMU 7.2 types in use through the client: `QmpClient` defaults to the 7.2 `Commands`
-// and `Events` maps, so `execute` and the event API are typed by them (run:
-// node dist/docs/examples/typed-commands.js).
-import type { QmpClient } from '../../src/client/index.js';
-import type { BlockdevAddArguments } from '../../src/qapi/7.2/index.js';
+// and `Events` maps, so `execute` and the event API are typed by them. In a project that depends on qmpkit, call
+// `example()` with a connected client.
+import type { QmpClient } from 'qmpkit';
+import type { BlockdevAddArguments } from 'qmpkit/qapi/7.2';
 
 export async function example(qmp: QmpClient): Promise<void> {
   const status = await qmp.execute('query-status'); // StatusInfo

@@ -1,6 +1,6 @@
 // Checking arguments against QEMU 7.2's schema before sending them, and asking what a QEMU supports.
-// Run: node dist/docs/examples/typed-validate.js
-import { loadQemu72Schema, QapiSchema } from '../../src/schema/index.js';
+// In a project that depends on qmpkit, compiled to typed-validate.js: node typed-validate.js
+import { loadQemu72Schema, QapiSchema } from 'qmpkit/schema';
 
 const schema = loadQemu72Schema();
 
