@@ -5,15 +5,19 @@ import { traceAnomaly } from '../trace/trace.js';
 import { Deadline } from './deadline.js';
 import { markHandled } from './mark-handled.js';
 
-/** A partial object matched member by member against event data, or a predicate on the event. */
-export type QmpEventMatch<D> = Partial<D> | ((event: QmpEvent<D>) => boolean);
+/**
+ * A partial object matched member by member against event data, or a predicate on the event. `Ev`
+ * is the event as delivered (the client passes its typed event, whose `data` is required where
+ * QEMU always sends it).
+ */
+export type QmpEventMatch<D, Ev = QmpEvent<D>> = Partial<D> | ((event: Ev) => boolean);
 
 /** Options of `events()`. */
-export interface QmpEventsOptions<N extends string, D> {
+export interface QmpEventsOptions<N extends string, D, Ev = QmpEvent<D>> {
   /** Only these event names (all when absent). */
   names?: readonly N[];
   /** Only events for which this returns true. */
-  filter?: (event: QmpEvent<D>) => boolean;
+  filter?: (event: Ev) => boolean;
   /** Events buffered while the consumer is slow; past it the oldest is dropped and counted (default {@link MAX_QUEUED_EVENTS}). */
   maxQueued?: number;
   /** Ends the iteration. */
@@ -21,9 +25,9 @@ export interface QmpEventsOptions<N extends string, D> {
 }
 
 /** Options of `waitForEvent()`. */
-export interface QmpWaitOptions<D> {
+export interface QmpWaitOptions<D, Ev = QmpEvent<D>> {
   /** Partial data (compared member by member, nested objects too) or a predicate on the event. */
-  match?: QmpEventMatch<D>;
+  match?: QmpEventMatch<D, Ev>;
   /** Deadline in ms; rejects with `QMP_ERR_TIMEOUT`. */
   timeoutMs?: number;
   signal?: AbortSignal;

@@ -280,11 +280,11 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
    * Ends when the session ends, `signal` aborts, or the loop breaks. It never rejects.
    */
   events<K extends keyof E & string>(
-    options: QmpEventsOptions<K, EventData<E, K>> = {},
+    options: QmpEventsOptions<K, EventData<E, K>, QmpEventOf<E, K>> = {},
   ): QmpEventIterator<QmpEventOf<E, K>> {
-    return this.#session.events.iterate(options as QmpEventsOptions<string, unknown>) as unknown as QmpEventIterator<
-      QmpEventOf<E, K>
-    >;
+    return this.#session.events.iterate(
+      options as unknown as QmpEventsOptions<string, unknown>,
+    ) as unknown as QmpEventIterator<QmpEventOf<E, K>>;
   }
 
   /**
@@ -295,9 +295,9 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
    */
   waitForEvent<K extends keyof E & string>(
     name: K,
-    options: QmpWaitOptions<EventData<E, K>> = {},
+    options: QmpWaitOptions<EventData<E, K>, QmpEventOf<E, K>> = {},
   ): Promise<QmpEventOf<E, K>> {
-    return this.#session.events.wait(name, options as QmpWaitOptions<unknown>) as Promise<QmpEventOf<E, K>>;
+    return this.#session.events.wait(name, options as unknown as QmpWaitOptions<unknown>) as Promise<QmpEventOf<E, K>>;
   }
 
   /**

@@ -103,6 +103,10 @@ async function typed(client: QmpClient): Promise<void> {
   await client.waitForEvent('BLOCK_JOB_COMPLETED', { match: { nonsense: 1 } });
   const stop = await client.waitForEvent('STOP');
   assertType<Equal<typeof stop.data, undefined>>();
+  // A predicate sees the typed event: data is there without `?.` or `!`.
+  await client.waitForEvent('BLOCK_JOB_COMPLETED', { match: (ev) => ev.data.device === 'job0' });
+  const filtered = client.events({ names: ['SHUTDOWN'], filter: (ev) => ev.data.reason === 'host-qmp-quit' });
+  void filtered;
 
   for await (const ev of client.events({ names: ['SHUTDOWN', 'STOP'] })) {
     if (ev.event === 'SHUTDOWN') {
