@@ -30,8 +30,12 @@ export const MAX_PENDING_COMMANDS = 65_536;
 /** Events buffered by one `events()` iterator before it drops the oldest (option `maxQueuedEvents`). */
 export const MAX_QUEUED_EVENTS = 1_024;
 
-/** Bytes a server buffers for a client that does not read, before it disconnects it (option `maxOutputBytes`). */
-export const MAX_OUTPUT_BYTES = 64 * MiB;
+/**
+ * Output bytes a server queues for a client that does not read; one more and it disconnects the
+ * client (option `maxOutputBytes`). QEMU buffers without bound. 16 MiB holds more than the largest
+ * message libvirt, qemu.qmp and qmpkit's client accept (10 MiB).
+ */
+export const MAX_OUTPUT_BYTES = 16 * MiB;
 
 /** Clients kept waiting on one server monitor while another is served (server option `maxWaitingClients`). QEMU's backlog holds 2. */
 export const MAX_WAITING_CLIENTS = 16;

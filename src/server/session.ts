@@ -5,6 +5,7 @@ import { traceAnomaly, traceIn, traceOut } from '../trace/index.js';
 import { formatQemuMessage, QemuJsonParser, type QValue } from '../wire/index.js';
 import { isOobRequest } from './check-request.js';
 import type { QmpInputState, QmpQueuedInput, QmpReadRules, QmpRequestQueue } from './dispatch-strategies.js';
+import { QmpOutputQueue } from './output-queue.js';
 import { QmpSessionHandle, type QmpSessionState } from './session-handle.js';
 
 /** What a session needs from its server. */
@@ -68,11 +69,7 @@ export class QmpServerSessionImpl implements QmpSessionState, QmpRequestQueue, Q
   #suspended = false;
   #pumping = false;
   #pumpScheduled = false;
-  #corked = false;
-  readonly #uncork = (): void => {
-    this.#corked = false;
-    this.#stream.uncork();
-  };
+  readonly #output: QmpOutputQueue;
 
   constructor(
     stream: Duplex,
@@ -86,6 +83,7 @@ export class QmpServerSessionImpl implements QmpSessionState, QmpRequestQueue, Q
     this.pretty = options.pretty;
     this.offeredCapabilities = Object.freeze([...options.capabilities]);
     this.#parser = new QemuJsonParser(host.parserOptions);
+    this.#output = new QmpOutputQueue(stream, host.maxOutputBytes);
     this.#closedPromise = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -197,25 +195,19 @@ export class QmpServerSessionImpl implements QmpSessionState, QmpRequestQueue, Q
     }
     const text = formatQemuMessage(message, { pretty: this.pretty });
     traceOut('server', this.label, message);
-    if (!this.#corked) {
-      // Messages written in one go (an event and its command's reply, pipelined replies, a burst of
-      // events) leave in one system call.
-      this.#corked = true;
-      this.#stream.cork();
-      queueMicrotask(this.#uncork);
-    }
-    this.#stream.write(text, onFlushed === undefined ? undefined : () => onFlushed());
-    const buffered = this.#stream.writableLength;
-    if (buffered > this.#host.maxOutputBytes) {
-      const err = new QmpLimitError(
-        `Client ${this.label} does not read its output: ${buffered} bytes buffered, more than maxOutputBytes (${this.#host.maxOutputBytes}); disconnected`,
-        'maxOutputBytes',
-        this.#host.maxOutputBytes,
-      );
-      traceAnomaly('server', this.label, err.message);
-      this.#stream.destroy();
-      this.#finish(err);
-    }
+    if (this.#output.push(text, onFlushed)) return;
+    // Past the cap nothing more is queued: the client is cut off at once, so what a client that
+    // does not read costs stays near the cap.
+    const max = this.#host.maxOutputBytes;
+    const err = new QmpLimitError(
+      `Client ${this.label} does not read its output: ${this.#output.queuedBytes} bytes queued and ${Buffer.byteLength(text, 'utf8')} more to write, more than maxOutputBytes (${max}); disconnected`,
+      'maxOutputBytes',
+      max,
+    );
+    traceAnomaly('server', this.label, err.message);
+    this.#stream.destroy();
+    this.#finish(err);
+    onFlushed?.();
   }
 
   // ---- input ----------------------------------------------------------------------------------
@@ -336,6 +328,7 @@ export class QmpServerSessionImpl implements QmpSessionState, QmpRequestQueue, Q
       this.#finish(undefined);
       return;
     }
+    this.#output.flush();
     const timer = setTimeout(() => stream.destroy(), timeoutMs);
     timer.unref?.();
     stream.once('close', () => clearTimeout(timer));
@@ -356,6 +349,7 @@ export class QmpServerSessionImpl implements QmpSessionState, QmpRequestQueue, Q
     this.#closed = true;
     this.#ending = false;
     this.#dropInput();
+    this.#output.discard();
     if (!this.#abort.signal.aborted) {
       this.#abort.abort(err ?? new QmpConnectionError('QMP_ERR_DISCONNECTED', `Client ${this.label} disconnected`));
     }

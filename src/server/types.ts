@@ -59,7 +59,7 @@ export interface QmpServerOptions {
   throttledEvents?: Readonly<Record<string, QmpEventThrottleRule>>;
   /**
    * Output bytes buffered for one client that does not read; past this the client is disconnected.
-   * QEMU buffers without limit; qmpkit does not. Default 64 MiB.
+   * QEMU buffers without limit; qmpkit does not. Default 16 MiB.
    */
   maxOutputBytes?: number;
   /** QEMU's lexer limit on the total token bytes of one request (64 MiB). */

@@ -2,7 +2,13 @@
 // bytes) with QEMU's errors and recovery, and the waiting/flush limits of monitors and close().
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CLOSE_FLUSH_TIMEOUT_MS, MAX_NESTING_DEPTH, MAX_TOKEN_BYTES, MAX_TOKEN_COUNT } from '../../src/limits.js';
+import {
+  CLOSE_FLUSH_TIMEOUT_MS,
+  MAX_NESTING_DEPTH,
+  MAX_OUTPUT_BYTES,
+  MAX_TOKEN_BYTES,
+  MAX_TOKEN_COUNT,
+} from '../../src/limits.js';
 import { QmpServer, type QmpServerOptions } from '../../src/server/index.js';
 import { duplexPair, RawClient, withDeadline } from './helpers.js';
 
@@ -138,6 +144,64 @@ describe('close flush timeout at the edge', () => {
       await closed;
       assert.equal(session.closed, true);
       a.destroy();
+    });
+  }
+});
+
+describe('output cap (maxOutputBytes)', () => {
+  test(`the default is ${MAX_OUTPUT_BYTES}`, () => {
+    assert.equal(MAX_OUTPUT_BYTES, 16 * 1024 * 1024);
+  });
+
+  // A negotiated client that never reads; 'ev' events of one known size are emitted one per turn,
+  // so the output is held back and joined, not written message by message.
+  const event = '{"timestamp": {"seconds": 1, "microseconds": 0}, "event": "X_EV", "data": {"n": 0}}\r\n';
+  for (const [extra, disconnected] of [
+    [0, false],
+    [1, true],
+  ] as const) {
+    test(`with ${extra === 0 ? 'exactly maxOutputBytes' : 'one byte more than maxOutputBytes'} queued the client ${disconnected ? 'is disconnected at once' : 'stays connected'}; another client stays served`, async () => {
+      const greeting =
+        '{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": ""}, "capabilities": ["oob"]}}\r\n';
+      const events = 40;
+      const queued = greeting.length + '{"return": {}}\r\n'.length + events * event.length;
+      const server = new QmpServer({ maxOutputBytes: queued - extra, clock: () => 1_000_000 });
+      server.register('query-name', () => ({}));
+      // The idle peer holds at most 1 byte and never reads.
+      const [a, b] = duplexPair(1);
+      const session = server.serve(b);
+      const closed = new Promise<Error | undefined>((r) => session.once('close', (e) => r(e)));
+      a.write('{"execute":"qmp_capabilities"}\n');
+      await withDeadline(
+        new Promise<void>((r) => {
+          const check = (): void => (session.negotiated ? r() : void setImmediate(check));
+          check();
+        }),
+        5000,
+        'negotiation',
+      );
+      const [ra, rb] = duplexPair();
+      server.serve(rb);
+      const reader = new RawClient(ra);
+      await reader.next();
+      assert.equal(await reader.ask('{"execute":"qmp_capabilities"}'), '{"return": {}}');
+      for (let n = 0; n < events; n++) {
+        server.emit('X_EV', { n: 0 });
+        assert.equal(await reader.next(), event.slice(0, -2));
+        if (n < events - 1) assert.equal(session.closed, false, `closed after ${n + 1} events`);
+      }
+      if (disconnected) {
+        // Cut off by the emit that would have passed the cap, before anything was queued.
+        assert.equal(session.closed, true);
+        const e = await withDeadline(closed, 5000, 'disconnect');
+        assert.equal((e as { code?: string } | undefined)?.code, 'QMP_ERR_LIMIT');
+      } else {
+        assert.equal(session.closed, false);
+      }
+      // The other client is still served.
+      assert.equal(await reader.ask('{"execute":"query-name"}'), '{"return": {}}');
+      a.destroy();
+      await server.close();
     });
   }
 });
