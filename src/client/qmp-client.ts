@@ -253,7 +253,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     for (const d of this.#schema.deprecations(name, args)) {
       if (this.#warned.has(d)) continue;
       this.#warned.add(d);
-      this.#onWarning(`qmpkit: ${d} is deprecated in the connected QEMU`);
+      this.#onWarning(`qmpkit: ${d} in the connected QEMU`);
     }
     return undefined;
   }

@@ -47,7 +47,7 @@ export class QmpSession {
   readonly #tracker = new RequestTracker();
   readonly #runstate = new Runstate();
   readonly #maxPending: number;
-  readonly #maxInFlightInBand: number;
+  readonly #maxQueuedRequests: number;
   readonly #commandTimeoutMs: number | undefined;
   readonly #closeTimeoutMs: number;
   readonly #closeHandlers = new Set<(reason: QmpError | undefined) => void>();
@@ -82,7 +82,7 @@ export class QmpSession {
       ended: () => this.#runstate.state === 'closed' || this.#runstate.state === 'closing',
     });
     this.#maxPending = options.maxPendingCommands ?? MAX_PENDING_COMMANDS;
-    this.#maxInFlightInBand = options.maxInFlightInBand ?? MAX_QUEUED_REQUESTS;
+    this.#maxQueuedRequests = options.maxQueuedRequests ?? MAX_QUEUED_REQUESTS;
     this.#commandTimeoutMs = options.commandTimeoutMs;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? CLIENT_CLOSE_TIMEOUT_MS;
     this.#closed = new Promise((r) => {
@@ -212,13 +212,15 @@ export class QmpSession {
   }
 
   async #handshake(options: QmpSessionOptions, remaining: () => number): Promise<void> {
+    // The message names the caller's timeout, not what was left of it when the greeting wait began.
+    const total = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const greeting = await new Promise<QmpGreeting>((resolve, reject) => {
       const deadline = new Deadline(`connecting to ${this.label}`, remaining(), options.signal, (err) =>
         reject(
           err instanceof QmpTimeoutError
             ? new QmpTimeoutError(
-                `No QMP greeting from ${this.label} within ${err.timeoutMs} ms (is another client connected to this monitor? QEMU serves one at a time)`,
-                err.timeoutMs,
+                `No QMP greeting from ${this.label} within ${total} ms (is another client connected to this monitor? QEMU serves one at a time)`,
+                total,
                 { code: 'QMP_ERR_CONNECT_TIMEOUT' },
               )
             : err,
@@ -260,7 +262,7 @@ export class QmpSession {
     }
     this.#oob = enable.length > 0;
     // With OOB on, QEMU stops reading once its in-band queue is full, which would hold back exec-oob.
-    if (this.#oob) this.#tracker.setWindow(this.#maxInFlightInBand);
+    if (this.#oob) this.#tracker.setWindow(this.#maxQueuedRequests);
     this.#runstate.to('ready');
   }
 

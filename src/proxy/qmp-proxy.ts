@@ -96,12 +96,12 @@ export class QmpProxy {
 
   /** Connects upstream, then opens the listeners. */
   static async start(options: QmpProxyOptions): Promise<QmpProxy> {
-    if (options.listen.length === 0) throw new QmpUsageError('proxy: give at least one listen address');
+    if (options.listen.length === 0) throw new QmpUsageError('proxy: options.listen needs at least one address');
     const listening = new Set(options.listen.map((l) => listenerKey(typeof l === 'string' ? l : l.address)));
     for (const key of options.policy?.listenerKeys() ?? []) {
       // A policy for a listener that does not exist is a typo that would leave the real one open.
       if (!listening.has(key))
-        throw new QmpUsageError(`proxy: the policy names listener ${key}, which is not one of the --listen addresses`);
+        throw new QmpUsageError(`proxy: the policy names listener ${key}, which is not one of the addresses in options.listen`);
     }
     const proxy = new QmpProxy(options);
     try {
