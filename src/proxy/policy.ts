@@ -173,7 +173,8 @@ export class QmpProxyPolicy {
   /** A profile name, checked, or an inline profile registered under `inlineName`. */
   #profileRef(ref: unknown, inlineName: string): string {
     if (typeof ref === 'string') {
-      if (!this.#profiles.has(ref)) throw new QmpUsageError(
+      if (!this.#profiles.has(ref))
+        throw new QmpUsageError(
           `policy: unknown profile '${ref}' (for ${inlineName}); the profiles are ${this.#named.join(', ')}`,
         );
       return ref;
