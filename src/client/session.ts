@@ -31,6 +31,7 @@ import { checkRequestLimits } from './request-limits.js';
 import { refusal } from './request-refusal.js';
 import { type PendingCall, RequestTracker } from './request-tracker.js';
 import { type QmpRunstate, Runstate } from './runstate.js';
+import { disconnectedError, greetingTimeoutError } from './session-errors.js';
 
 /**
  * One QMP session over one transport, untyped: the greeting, negotiation, the runstate, the request
@@ -216,15 +217,7 @@ export class QmpSession {
     const total = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const greeting = await new Promise<QmpGreeting>((resolve, reject) => {
       const deadline = new Deadline(`connecting to ${this.label}`, remaining(), options.signal, (err) =>
-        reject(
-          err instanceof QmpTimeoutError
-            ? new QmpTimeoutError(
-                `No QMP greeting from ${this.label} within ${total} ms (is another client connected to this monitor? QEMU serves one at a time)`,
-                total,
-                { code: 'QMP_ERR_CONNECT_TIMEOUT' },
-              )
-            : err,
-        ),
+        reject(err instanceof QmpTimeoutError ? greetingTimeoutError(this.label, total) : err),
       );
       this.#greetingWaiter = {
         resolve: (g) => {
@@ -364,12 +357,7 @@ export class QmpSession {
   }
 
   #disconnected(err?: NodeJS.ErrnoException): QmpConnectionError {
-    const detail = err ? `${err.code ?? 'error'}: ${err.message}` : 'the server closed the connection';
-    return new QmpConnectionError('QMP_ERR_DISCONNECTED', `Lost the connection to ${this.label} (${detail})`, {
-      address: this.label,
-      syscallCode: err?.code,
-      ...(err ? { cause: err } : {}),
-    });
+    return disconnectedError(this.label, err);
   }
 
   /** Settles everything, once; `reason` undefined = a normal end. */
