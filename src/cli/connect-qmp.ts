@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { QmpClient } from '../client/index.js';
+import { QmpClient } from '../client/qmp-client.js';
 import { QmpCommandError } from '../errors/qmp-command-error.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../limits.js';
 import type { QmpEvent } from '../protocol/messages.js';

@@ -1,5 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { clearScreenDown, createInterface, cursorTo, type Interface, moveCursor } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { QmpError } from '../errors/qmp-error.js';
 import { SHELL_HISTORY_SIZE } from '../limits.js';
@@ -7,13 +6,12 @@ import type { QmpEvent } from '../protocol/messages.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
 import type { CliIo } from './cli-io.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
-import { readlineRedrawRows } from './readline-rows.js';
-import { renderJson } from './render-json.js';
-import { hmpCompletions, ShellCompleter } from './shell-completer.js';
+import type { ShellCompleter } from './shell-completer.js';
+import { loadCompletion } from './shell-completion-setup.js';
 import type { ShellConnection, ShellReply } from './shell-connection.js';
 import { loadHistory, saveHistory } from './shell-history.js';
 import { ShellLineParser } from './shell-line-parser.js';
-import { ShellSchema } from './shell-schema.js';
+import { describe, ShellOutput } from './shell-output.js';
 
 /** Delay between reconnection attempts with `--reconnect`, in ms. */
 const RECONNECT_DELAY_MS = 1_000;
@@ -54,13 +52,13 @@ export class ShellRepl {
   readonly #o: ShellReplOptions;
   readonly #parser = new ShellLineParser();
   readonly #tty: boolean;
+  readonly #out: ShellOutput;
   #conn: ShellConnection | undefined;
   #rl: Interface | undefined;
   #completer: ShellCompleter | undefined;
   #hmpWords: string[] = [];
   /** Set by the HMP `cpu N` command; QEMU's shell always sends 0, which fails on machines without CPUs. */
   #cpuIndex: number | undefined;
-  #logFd: number | undefined;
   #queue: string[] = [];
   #busy = false;
   #inputDone = false;
@@ -78,6 +76,7 @@ export class ShellRepl {
   constructor(options: ShellReplOptions) {
     this.#o = options;
     this.#tty = Boolean(options.io.stdin.isTTY && options.io.stdout.isTTY);
+    this.#out = new ShellOutput(options.io, this.#tty, options.pretty === true);
     this.#done = new Promise((resolve) => {
       this.#finish = resolve;
     });
@@ -96,7 +95,7 @@ export class ShellRepl {
     }
     if (this.#o.logFile !== undefined) {
       try {
-        this.#logFd = openSync(this.#o.logFile, 'w');
+        this.#out.openLog(this.#o.logFile);
       } catch (err) {
         io.stderr.write(`ERROR: Cannot open log file ${this.#o.logFile}: ${describe(err)}\n`);
         await this.#conn.close();
@@ -129,41 +128,10 @@ export class ShellRepl {
   }
 
   async #loadCompletion(conn: ShellConnection): Promise<void> {
-    if (this.#o.hmp) {
-      const help = await conn.send('human-monitor-command', { 'command-line': 'help' }).catch(() => undefined);
-      const info = await conn.send('human-monitor-command', { 'command-line': 'info' }).catch(() => undefined);
-      const text = (r: ShellReply | undefined): string =>
-        r && 'return' in r && typeof r.return === 'string' ? r.return : '';
-      this.#hmpWords = hmpCompletions(text(help), text(info));
-      return;
-    }
-    if (this.#o.negotiated === false) return;
-    if (this.#o.schema !== false) {
-      const reply = await conn.send('query-qmp-schema', {}).catch(() => undefined);
-      if (reply !== undefined && 'return' in reply) {
-        try {
-          const schema = ShellSchema.fromIntrospection(reply.return);
-          this.#parser.typer = schema;
-          this.#completer = new ShellCompleter({ schema });
-          return;
-        } catch {
-          // Fall back to command names only.
-        }
-      }
-    }
-    const reply = await conn.send('query-commands', {}).catch(() => undefined);
-    if (reply !== undefined && 'return' in reply && Array.isArray(reply.return)) {
-      const names = reply.return.flatMap((c: JsonValue) =>
-        typeof c === 'object' &&
-        c !== null &&
-        !Array.isArray(c) &&
-        typeof c !== 'bigint' &&
-        typeof c['name'] === 'string'
-          ? [c['name']]
-          : [],
-      );
-      this.#completer = new ShellCompleter({ commands: names });
-    }
+    const got = await loadCompletion(conn, this.#o);
+    if (got.hmpWords !== undefined) this.#hmpWords = got.hmpWords;
+    if (got.schema !== undefined) this.#parser.typer = got.schema;
+    if (got.completer !== undefined) this.#completer = got.completer;
   }
 
   #startReadline(): void {
@@ -274,11 +242,11 @@ export class ShellRepl {
         return;
       case 'execute': {
         const { execute, arguments: args } = r.command;
-        if (this.#o.verbose) this.#print(this.#json({ execute, arguments: args }));
+        if (this.#o.verbose) this.#print(this.#out.json({ execute, arguments: args }));
         const reply = await this.#send(execute, args);
         if (reply === undefined) return;
-        this.#print(this.#json(reply));
-        this.#log({ execute, arguments: args, ...reply });
+        this.#print(this.#out.json(reply));
+        this.#out.log({ execute, arguments: args, ...reply });
         if ('return' in reply) {
           if (execute === 'quit') this.#expectClose = true;
           if (execute === 'qmp_capabilities' && this.#o.negotiated === false && this.#conn !== undefined) {
@@ -306,10 +274,10 @@ export class ShellRepl {
     }
     const args: JsonObject = { 'command-line': line };
     if (this.#cpuIndex !== undefined) args['cpu-index'] = this.#cpuIndex;
-    if (this.#o.verbose) this.#print(this.#json({ execute: 'human-monitor-command', arguments: args }));
+    if (this.#o.verbose) this.#print(this.#out.json({ execute: 'human-monitor-command', arguments: args }));
     const reply = await this.#send('human-monitor-command', args);
     if (reply === undefined) return;
-    this.#log({ execute: 'human-monitor-command', arguments: args, ...reply });
+    this.#out.log({ execute: 'human-monitor-command', arguments: args, ...reply });
     if ('error' in reply) {
       this.#print(`${reply.error.class}: ${reply.error.desc}`);
     } else if (typeof reply.return === 'string' && reply.return !== '') {
@@ -342,46 +310,13 @@ export class ShellRepl {
     }
   }
 
-  #json(value: JsonValue | ShellReply): string {
-    const v = value as JsonValue;
-    return this.#o.pretty
-      ? renderJson(v, { style: 'pretty', indent: 4, sortKeys: true })
-      : renderJson(v, { style: 'spaced' });
-  }
-
-  #log(entry: JsonValue | object): void {
-    if (this.#logFd === undefined) return;
-    try {
-      writeSync(this.#logFd, `${renderJson(entry as JsonValue)}\n`);
-    } catch (err) {
-      this.#o.io.stderr.write(`Cannot write log file: ${describe(err)}\n`);
-      this.#logFd = undefined;
-    }
-  }
-
-  /** Prints a line; when the prompt is showing, above it, and redraws the prompt with the typed text. */
   #print(text: string, stream: 'stdout' | 'stderr' = 'stdout'): void {
-    const out = this.#o.io[stream];
-    const rl = this.#rl;
-    if (!this.#tty || !this.#prompting || rl === undefined) {
-      out.write(`${text}\n`);
-      return;
-    }
-    const stdout = this.#o.io.stdout;
-    const rows = rl.getCursorPos().rows;
-    moveCursor(stdout, 0, -rows);
-    cursorTo(stdout, 0);
-    clearScreenDown(stdout);
-    out.write(`${text}\n`);
-    // Before redrawing, readline moves up by the rows it recorded at its last redraw: give it exactly
-    // those rows so the prompt lands below the text.
-    stdout.write('\n'.repeat(readlineRedrawRows(rl, rows)));
-    rl.prompt(true);
+    this.#out.print(text, stream, this.#prompting ? this.#rl : undefined);
   }
 
   #onEvent(event: QmpEvent): void {
     if (event.event === 'SHUTDOWN') this.#expectClose = true;
-    this.#print(this.#json(event as unknown as JsonValue));
+    this.#print(this.#out.json(event as unknown as JsonValue));
   }
 
   #onClosed(conn: ShellConnection, reason: Error | undefined): void {
@@ -439,15 +374,10 @@ export class ShellRepl {
     this.#running?.abort();
     this.#rl?.close();
     this.#saveHistory();
-    if (this.#logFd !== undefined) closeSync(this.#logFd);
-    this.#logFd = undefined;
+    this.#out.closeLog();
     const conn = this.#conn;
     this.#conn = undefined;
     const finish = this.#finish;
     void (conn?.close() ?? Promise.resolve()).catch(() => undefined).finally(() => finish?.(code));
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -11,14 +11,17 @@ export class Deadline {
   #onAbort: (() => void) | undefined;
 
   /**
-   * @param what Description used in messages ("query-status", "waiting for STOP").
+   * @param what Description used in messages ("query-status", "waiting for event STOP").
    * @param onFire Called once with a QmpTimeoutError or QmpAbortedError.
+   * @param missing What did not arrive, for the timeout message ("no STOP event"); by default a
+   *   reply to `what`.
    */
   constructor(
     what: string,
     timeoutMs: number | undefined,
     signal: AbortSignal | undefined,
     onFire: (err: Error) => void,
+    missing = `no reply to ${what}`,
   ) {
     if (signal?.aborted) {
       onFire(new QmpAbortedError(`${what}: aborted`, { cause: signal.reason }));
@@ -27,7 +30,7 @@ export class Deadline {
     if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
       this.#timer = setTimeout(() => {
         this.clear();
-        onFire(new QmpTimeoutError(`${what}: no reply within ${timeoutMs} ms`, timeoutMs));
+        onFire(new QmpTimeoutError(`${missing} within ${timeoutMs} ms`, timeoutMs));
       }, timeoutMs);
     }
     if (signal) {

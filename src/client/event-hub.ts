@@ -261,10 +261,16 @@ export class EventHub {
           reject(e);
         },
       };
-      const deadline = new Deadline(`waiting for event ${name}`, options.timeoutMs, options.signal, (err) => {
-        this.#waiters.delete(w);
-        reject(err);
-      });
+      const deadline = new Deadline(
+        `waiting for event ${name}`,
+        options.timeoutMs,
+        options.signal,
+        (err) => {
+          this.#waiters.delete(w);
+          reject(err);
+        },
+        `no ${name} event`,
+      );
       if (options.signal?.aborted) return;
       this.#waiters.add(w);
     });

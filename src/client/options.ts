@@ -29,7 +29,7 @@ export interface QmpSessionOptions {
    * In-band commands written while OOB is on before the rest wait client-side (default
    * `MAX_QUEUED_REQUESTS`, 8: QEMU's queue): keeps QEMU reading so `exec-oob` requests get through.
    */
-  maxInFlightInBand?: number;
+  maxQueuedRequests?: number;
   /** Default per-call deadline for `execute`, in ms (none by default). */
   commandTimeoutMs?: number;
   /** How long `close()` waits for the server to close its side before destroying the socket, in ms (default `CLIENT_CLOSE_TIMEOUT_MS`, 1000). */

@@ -18,15 +18,16 @@ import type {
 import { isJsonObject } from '../protocol/guards.js';
 import type { QmpEvent, QmpGreeting } from '../protocol/messages.js';
 import type { Commands as Qemu72Commands, Events as Qemu72Events } from '../qapi/7.2/index.js';
-import { QapiSchema, qemuIntrospectionHints } from '../schema/index.js';
+// Type only: the schema module is loaded when `schema: 'fetch'` needs it, so one-shot tools start fast.
+import type { QapiSchema } from '../schema/index.js';
 import type { QmpAddress } from '../transport/address.js';
 import { connectTransport } from '../transport/connect.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
 import type { QmpEventIterator, QmpEventsOptions, QmpWaitOptions } from './event-hub.js';
 import type { QmpClientOptions, QmpExecuteOptions, QmpRequestOptions } from './options.js';
-import { QmpListener, type QmpListenerOptions } from './qmp-listener.js';
+import type { QmpListener, QmpListenerOptions } from './qmp-listener.js';
 import { type QmpReconnectEvent, ReconnectPolicy } from './reconnect-policy.js';
-import { ReconnectingSession } from './reconnecting-session.js';
+import type { ReconnectingSession } from './reconnecting-session.js';
 import type { QmpRunstate } from './runstate.js';
 import { QmpSession } from './session.js';
 import type { SessionLink } from './session-link.js';
@@ -39,13 +40,15 @@ import type { SessionLink } from './session-link.js';
  */
 export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends QmpEventMap<E> = Qemu72Events> {
   #session!: SessionLink;
+  /** The session again when it is a reconnecting one, for `onReconnect`. */
+  #reconnecting: ReconnectingSession | undefined;
   readonly #onWarning: (message: string) => void;
   readonly #warned = new Set<string>();
   #schema: QapiSchema | undefined;
 
   private constructor(options: QmpClientOptions) {
     this.#onWarning = options.onWarning ?? ((m) => process.emitWarning(m, { code: 'QMPKIT_DEPRECATED' }));
-    if (options.schema instanceof QapiSchema) this.#schema = options.schema;
+    if (typeof options.schema === 'object') this.#schema = options.schema;
   }
 
   /**
@@ -62,10 +65,13 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
       if (typeof target !== 'string' && !('kind' in target))
         throw new QmpUsageError('reconnect needs an address to dial again, not a connected stream');
       const client = new QmpClient<C, E>(options);
-      client.#session = await ReconnectingSession.connect(target, options, policy, async (session) => {
+      // Loaded on demand, like accept mode and the schema: a one-shot connect needs none of them.
+      const { ReconnectingSession } = await import('./reconnecting-session.js');
+      client.#reconnecting = await ReconnectingSession.connect(target, options, policy, async (session) => {
         if (options.schema === 'fetch')
           await client.#fetchSchema(session, options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
       });
+      client.#session = client.#reconnecting;
       return client;
     }
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
@@ -91,11 +97,12 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
    * negotiated, as `connect` does with `options`. `close()` stops listening and removes the socket
    * file (created 0600); accepted clients stay connected. `reconnect` does not apply (QEMU dials).
    */
-  static listen<C extends QmpCommandMap<C> = Qemu72Commands, E extends QmpEventMap<E> = Qemu72Events>(
+  static async listen<C extends QmpCommandMap<C> = Qemu72Commands, E extends QmpEventMap<E> = Qemu72Events>(
     address: string | QmpAddress,
     options: QmpClientOptions & QmpListenerOptions = {},
   ): Promise<QmpListener<QmpClient<C, E>>> {
     const { reconnect: _ignored, maxQueuedConnections, ...clientOptions } = options;
+    const { QmpListener } = await import('./qmp-listener.js');
     return QmpListener.listen<QmpClient<C, E>>(
       address,
       (stream, timeoutMs, signal) =>
@@ -116,6 +123,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     if (!Array.isArray(entries)) throw new QmpProtocolError('query-qmp-schema did not return an array');
     // Introspection collapses integer widths and alternate names; for a known QEMU version the
     // schema module has them, so validation texts match that QEMU exactly.
+    const { QapiSchema, qemuIntrospectionHints } = await import('../schema/index.js');
     const hints = qemuIntrospectionHints((session.greeting as QmpGreeting).QMP.version.qemu);
     this.#schema = QapiSchema.fromIntrospection(entries, hints ? { hints } : {});
   }
@@ -164,7 +172,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
    * handler that throws is reported on the trace channel and does not stop the others.
    */
   onReconnect(handler: (event: QmpReconnectEvent) => void): () => void {
-    return this.#session instanceof ReconnectingSession ? this.#session.onReconnect(handler) : () => {};
+    return this.#reconnecting ? this.#reconnecting.onReconnect(handler) : () => {};
   }
 
   /** Registers a handler called once when the session ends (see {@link closed}). */
@@ -253,7 +261,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     for (const d of this.#schema.deprecations(name, args)) {
       if (this.#warned.has(d)) continue;
       this.#warned.add(d);
-      this.#onWarning(`qmpkit: ${d} is deprecated in the connected QEMU`);
+      this.#onWarning(`qmpkit: ${d} in the connected QEMU`);
     }
     return undefined;
   }

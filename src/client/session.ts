@@ -31,6 +31,7 @@ import { checkRequestLimits } from './request-limits.js';
 import { refusal } from './request-refusal.js';
 import { type PendingCall, RequestTracker } from './request-tracker.js';
 import { type QmpRunstate, Runstate } from './runstate.js';
+import { disconnectedError, greetingTimeoutError } from './session-errors.js';
 
 /**
  * One QMP session over one transport, untyped: the greeting, negotiation, the runstate, the request
@@ -47,7 +48,7 @@ export class QmpSession {
   readonly #tracker = new RequestTracker();
   readonly #runstate = new Runstate();
   readonly #maxPending: number;
-  readonly #maxInFlightInBand: number;
+  readonly #maxQueuedRequests: number;
   readonly #commandTimeoutMs: number | undefined;
   readonly #closeTimeoutMs: number;
   readonly #closeHandlers = new Set<(reason: QmpError | undefined) => void>();
@@ -82,7 +83,7 @@ export class QmpSession {
       ended: () => this.#runstate.state === 'closed' || this.#runstate.state === 'closing',
     });
     this.#maxPending = options.maxPendingCommands ?? MAX_PENDING_COMMANDS;
-    this.#maxInFlightInBand = options.maxInFlightInBand ?? MAX_QUEUED_REQUESTS;
+    this.#maxQueuedRequests = options.maxQueuedRequests ?? MAX_QUEUED_REQUESTS;
     this.#commandTimeoutMs = options.commandTimeoutMs;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? CLIENT_CLOSE_TIMEOUT_MS;
     this.#closed = new Promise((r) => {
@@ -223,17 +224,11 @@ export class QmpSession {
   }
 
   async #handshake(options: QmpSessionOptions, remaining: () => number): Promise<void> {
+    // The message names the caller's timeout, not what was left of it when the greeting wait began.
+    const total = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const greeting = await new Promise<QmpGreeting>((resolve, reject) => {
       const deadline = new Deadline(`connecting to ${this.label}`, remaining(), options.signal, (err) =>
-        reject(
-          err instanceof QmpTimeoutError
-            ? new QmpTimeoutError(
-                `No QMP greeting from ${this.label} within ${err.timeoutMs} ms (is another client connected to this monitor? QEMU serves one at a time)`,
-                err.timeoutMs,
-                { code: 'QMP_ERR_CONNECT_TIMEOUT' },
-              )
-            : err,
-        ),
+        reject(err instanceof QmpTimeoutError ? greetingTimeoutError(this.label, total) : err),
       );
       this.#greetingWaiter = {
         resolve: (g) => {
@@ -271,7 +266,7 @@ export class QmpSession {
     }
     this.#oob = enable.length > 0;
     // With OOB on, QEMU stops reading once its in-band queue is full, which would hold back exec-oob.
-    if (this.#oob) this.#tracker.setWindow(this.#maxInFlightInBand);
+    if (this.#oob) this.#tracker.setWindow(this.#maxQueuedRequests);
     this.#runstate.to('ready');
   }
 
@@ -373,12 +368,7 @@ export class QmpSession {
   }
 
   #disconnected(err?: NodeJS.ErrnoException): QmpConnectionError {
-    const detail = err ? `${err.code ?? 'error'}: ${err.message}` : 'the server closed the connection';
-    return new QmpConnectionError('QMP_ERR_DISCONNECTED', `Lost the connection to ${this.label} (${detail})`, {
-      address: this.label,
-      syscallCode: err?.code,
-      ...(err ? { cause: err } : {}),
-    });
+    return disconnectedError(this.label, err);
   }
 
   /** Settles everything, once; `reason` undefined = a normal end. */

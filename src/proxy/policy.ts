@@ -24,9 +24,9 @@ export interface QmpProxyProfile {
  *   "clients": { "backup-agent": "monitoring" }
  * }
  * ```
- * `listeners` maps a `--listen` address to a profile (any spelling of the same address matches:
- * `/run/x.sock`, `unix:/run/x.sock`; a `tls:` prefix is ignored); `clients` maps a TLS client
- * certificate's CN, which takes precedence. Built-in profiles: `full` (everything) and `read-only`.
+ * `listeners` maps a listen address (`QmpProxyOptions.listen`, the CLI's `--listen`) to a profile
+ * (any spelling of the same address matches: `/run/x.sock`, `unix:/run/x.sock`; a `tls:` prefix is
+ * ignored); `clients` maps a TLS client certificate's CN, which takes precedence. Built-in profiles: `full` (everything) and `read-only`.
  * Wherever a profile is named, an inline `{ "allow": [...], "deny": [...] }` may stand instead.
  */
 export interface QmpProxyPolicyFile {
@@ -115,6 +115,8 @@ export class QmpProxyRules {
 /** The proxy's policy: which profile applies to a connection. */
 export class QmpProxyPolicy {
   readonly #profiles = new Map<string, QmpProxyRules>();
+  /** The profiles a policy may name: built-in and `profiles` (not the inline ones). */
+  readonly #named: string[];
   readonly #listeners = new Map<string, string>();
   readonly #clients = new Map<string, string>();
   readonly #default: string;
@@ -128,7 +130,9 @@ export class QmpProxyPolicy {
     const profiles = file.profiles ?? {};
     if (typeof profiles !== 'object' || profiles === null || Array.isArray(profiles))
       throw new QmpUsageError('policy: profiles must be an object of named profiles');
-    for (const [name, p] of Object.entries({ ...BUILTIN_PROFILES, ...profiles })) this.#addProfile(name, p);
+    const named = { ...BUILTIN_PROFILES, ...profiles };
+    for (const [name, p] of Object.entries(named)) this.#addProfile(name, p);
+    this.#named = Object.keys(named);
     for (const [address, profile] of Object.entries(this.#map(file.listeners, 'listeners'))) {
       const key = listenerKey(address);
       this.#listeners.set(key, this.#profileRef(profile, `listener ${key}`));
@@ -169,7 +173,10 @@ export class QmpProxyPolicy {
   /** A profile name, checked, or an inline profile registered under `inlineName`. */
   #profileRef(ref: unknown, inlineName: string): string {
     if (typeof ref === 'string') {
-      if (!this.#profiles.has(ref)) throw new QmpUsageError(`policy: unknown profile '${ref}' (for ${inlineName})`);
+      if (!this.#profiles.has(ref))
+        throw new QmpUsageError(
+          `policy: unknown profile '${ref}' (for ${inlineName}); the profiles are ${this.#named.join(', ')}`,
+        );
       return ref;
     }
     this.#addProfile(inlineName, ref);
@@ -194,7 +201,7 @@ export class QmpProxyPolicy {
     return [...this.#listeners.keys()];
   }
 
-  /** The rules for a client of `listener` (as given to --listen), with a TLS certificate CN if any. */
+  /** The rules for a client of `listener` (as given in `listen`), with a TLS certificate CN if any. */
   rulesFor(listener: string, clientCn?: string): QmpProxyRules {
     const name =
       (clientCn !== undefined ? this.#clients.get(clientCn) : undefined) ??

@@ -24,38 +24,17 @@ import type { QmpGreeting } from '../protocol/index.js';
 import { pipelinedDispatch, type QmpCommandContext, QmpServer, type QmpServerSession } from '../server/index.js';
 import { traceAnomaly } from '../trace/index.js';
 import { formatAddress, listenTls, listenTransport, type QmpAddress } from '../transport/index.js';
-import { compactJsonText, encodeQValue, type QValue, RawJson } from '../wire/index.js';
+import { encodeQValue, type QValue, RawJson } from '../wire/index.js';
 import { QmpAuditLog, type QmpAuditRecord } from './audit-log.js';
 import { auditArguments } from './audit-redact.js';
-import { QmpProxyClientDeadlines } from './client-deadlines.js';
 import { QmpProxyConnectionLimits, type QmpProxyListenerQuota } from './connection-limits.js';
 import { exposedListenWarning, listenerLabel } from './listener-label.js';
-import { listenerKey, QmpProxyPolicy, type QmpProxyRules } from './policy.js';
+import { listenerKey, QmpProxyPolicy } from './policy.js';
+import { type ClientInfo, drainOutbox, fanOutEvent, newClientInfo, type OutboxEntry } from './proxy-client.js';
 import type { QmpProxyListen, QmpProxyNotice, QmpProxyOptions } from './proxy-options.js';
 import { requestDenial } from './request-check.js';
 
 type Upstream = QmpSession;
-
-type OutboxEntry = { reply: true; written: boolean } | { reply: false; event: RawJson };
-
-interface ClientInfo {
-  readonly session: QmpServerSession;
-  readonly label: string;
-  readonly listener: string;
-  readonly rules: QmpProxyRules;
-  pending: number;
-  unflushedEvents: number;
-  /**
-   * QEMU's order for this client while replies are on their way: a reply read from QEMU and not yet
-   * written to the client holds back the events QEMU sent after it.
-   */
-  outbox: OutboxEntry[];
-  /** Events in `outbox`. */
-  heldEvents: number;
-  /** Why the proxy closed this client, when it did. */
-  closedBecause?: string;
-  readonly deadlines: QmpProxyClientDeadlines;
-}
 
 /**
  * Many clients on one QEMU monitor. One upstream session (with `oob` when offered); each client gets
@@ -103,12 +82,14 @@ export class QmpProxy {
 
   /** Connects upstream, then opens the listeners. */
   static async start(options: QmpProxyOptions): Promise<QmpProxy> {
-    if (options.listen.length === 0) throw new QmpUsageError('proxy: give at least one listen address');
+    if (options.listen.length === 0) throw new QmpUsageError('proxy: options.listen needs at least one address');
     const listening = new Set(options.listen.map((l) => listenerKey(typeof l === 'string' ? l : l.address)));
     for (const key of options.policy?.listenerKeys() ?? []) {
       // A policy for a listener that does not exist is a typo that would leave the real one open.
       if (!listening.has(key))
-        throw new QmpUsageError(`proxy: the policy names listener ${key}, which is not one of the --listen addresses`);
+        throw new QmpUsageError(
+          `proxy: the policy names listener ${key}, which is not one of the addresses in options.listen`,
+        );
     }
     const proxy = new QmpProxy(options);
     try {
@@ -268,32 +249,14 @@ export class QmpProxy {
     }
     const label = `${listener}#${++this.#clientSeq}${cn === undefined ? '' : `(${cn})`}`;
     const session = server.serve(stream, { label });
-    const info: ClientInfo = {
+    const info = newClientInfo(
       session,
       label,
       listener,
-      rules: this.#policy.rulesFor(listener, cn),
-      pending: 0,
-      unflushedEvents: 0,
-      outbox: [],
-      heldEvents: 0,
-      deadlines: new QmpProxyClientDeadlines(
-        {
-          get negotiated() {
-            return session.negotiated;
-          },
-          get closed() {
-            return session.closed;
-          },
-          expire: (reason) => {
-            info.closedBecause ??= reason;
-            void session.close(0);
-          },
-        },
-        this.#options.negotiationTimeoutMs ?? PROXY_NEGOTIATION_TIMEOUT_MS,
-        this.#options.idleTimeoutMs ?? PROXY_IDLE_TIMEOUT_MS,
-      ),
-    };
+      this.#policy.rulesFor(listener, cn),
+      this.#options.negotiationTimeoutMs ?? PROXY_NEGOTIATION_TIMEOUT_MS,
+      this.#options.idleTimeoutMs ?? PROXY_IDLE_TIMEOUT_MS,
+    );
     this.#clients.set(session, info);
     this.#notify({ kind: 'client-connected', client: label, profile: info.rules.name });
     session.once('close', (err) => {
@@ -402,47 +365,11 @@ export class QmpProxy {
   }
 
   #fanOut(text: string): void {
-    // QEMU's text, on one line; the writer copies a RawJson through.
-    const ev = new RawJson(compactJsonText(text));
-    for (const info of this.#clients.values()) {
-      const s = info.session;
-      if (!s.negotiated || s.closed) continue;
-      if (info.unflushedEvents + info.heldEvents >= this.#maxEvents) {
-        // A client that does not read is cut off, so it never slows QEMU or the others.
-        info.closedBecause = `it does not read its events: ${this.#maxEvents} queued (maxClientEventBuffer)`;
-        traceAnomaly('proxy', info.label, `client ${info.closedBecause}: disconnected`);
-        void s.close(0);
-        continue;
-      }
-      if (info.outbox.length > 0) {
-        info.outbox.push({ reply: false, event: ev });
-        info.heldEvents++;
-      } else this.#writeEvent(info, ev);
-    }
+    fanOutEvent(this.#clients.values(), text, this.#maxEvents);
   }
 
-  #writeEvent(info: ClientInfo, ev: RawJson): void {
-    info.unflushedEvents++;
-    info.session.writeMessage(ev, () => {
-      info.unflushedEvents--;
-    });
-  }
-
-  /** Writes the events no longer behind an unwritten reply. */
   #drainOutbox(info: ClientInfo): void {
-    const box = info.outbox;
-    let i = 0;
-    for (; i < box.length; i++) {
-      const e = box[i];
-      if (e === undefined) break;
-      if (e.reply) {
-        if (!e.written) break;
-        continue;
-      }
-      info.heldEvents--;
-      this.#writeEvent(info, e.event);
-    }
-    if (i > 0) box.splice(0, i);
+    drainOutbox(info);
   }
 
   #upstreamLost(reason: QmpError | undefined): void {

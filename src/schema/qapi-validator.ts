@@ -1,12 +1,10 @@
 import { MAX_NESTING_DEPTH } from '../limits.js';
 import { firstUnexpectedKey } from './first-unexpected-key.js';
+import { listOf, render } from './qapi-issue-text.js';
+import { defaultNumberKind, INT_RANGES, type QapiNumberKind } from './qapi-numbers.js';
 import type { QapiAlternateType, QapiEnumType, QapiObjectType, QapiType, QapiTypeRef } from './qapi-type.js';
 
-/** How QEMU holds a number: `int` fits int64, `uint` fits uint64 only, `double` is a float (or an integer too big for uint64). */
-export interface QapiNumberKind {
-  kind: 'int' | 'uint' | 'double';
-  value: number | bigint;
-}
+export { defaultNumberKind, type QapiNumberKind } from './qapi-numbers.js';
 
 /** Options of the validation methods. */
 export interface QapiValidateOptions {
@@ -41,31 +39,6 @@ export interface QapiTypeLookup {
   displayName(name: QapiTypeRef): string;
 }
 
-const INT_RANGES: Readonly<Record<string, readonly [bigint, bigint, string]>> = {
-  int8: [-128n, 127n, 'int8_t'],
-  int16: [-32768n, 32767n, 'int16_t'],
-  int32: [-2147483648n, 2147483647n, 'int32_t'],
-  uint8: [0n, 255n, 'uint8_t'],
-  uint16: [0n, 65535n, 'uint16_t'],
-  uint32: [0n, 4294967295n, 'uint32_t'],
-};
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-const UINT64_MAX = 2n ** 64n - 1n;
-
-/** The default number classification, for values as a JS program holds them. */
-export function defaultNumberKind(v: unknown): QapiNumberKind | undefined {
-  if (typeof v === 'bigint') {
-    if (v >= INT64_MIN && v <= INT64_MAX) return { kind: 'int', value: v };
-    if (v >= 0n && v <= UINT64_MAX) return { kind: 'uint', value: v };
-    return { kind: 'double', value: Number(v) };
-  }
-  if (typeof v !== 'number') return undefined;
-  // JSON.stringify writes integers below 1e21 as digits, which QEMU reads as int64, uint64 or double by range.
-  if (Number.isInteger(v) && Math.abs(v) < 1e21) return defaultNumberKind(BigInt(v));
-  return { kind: 'double', value: v };
-}
-
 type Segment = string | number;
 type ValueJsonType = 'string' | 'number' | 'boolean' | 'null' | 'object' | 'array' | 'none';
 
@@ -76,22 +49,6 @@ class Stop {
 
 function isPlainObject(v: unknown): v is Readonly<Record<string, unknown>> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function render(v: unknown, kindOf: (v: unknown) => QapiNumberKind | undefined): string {
-  const n = kindOf(v);
-  if (n !== undefined) return String(n.value);
-  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
-  if (Array.isArray(v)) return 'an array';
-  if (v === null) return 'null';
-  if (typeof v === 'object') return 'an object';
-  if (v === undefined) return 'nothing';
-  return String(v);
-}
-
-function listOf(names: readonly string[], max = 8): string {
-  const shown = names.slice(0, max).map((n) => JSON.stringify(n));
-  return names.length > max ? `${shown.join(', ')}, ... (${names.length} in all)` : shown.join(', ');
 }
 
 /**

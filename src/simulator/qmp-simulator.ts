@@ -1,54 +1,18 @@
-import { readFileSync } from 'node:fs';
 import { QmpCommandError } from '../errors/qmp-command-error.js';
 import { QmpUsageError } from '../errors/qmp-error.js';
 import { loadQemu72Schema, type QapiSchema } from '../schema/index.js';
-import { type QmpCommandContext, type QmpMonitor, QmpServer } from '../server/index.js';
+import { type QmpMonitor, QmpServer } from '../server/index.js';
 import { RawJson } from '../wire/q-value.js';
 import { SimRunStateMachine } from './run-state.js';
 import { orderBySchema } from './schema-order.js';
 import { SimBlock, type SimBlockBackend } from './sim-block.js';
+import type { SimArgs, SimMachine, SimRegister } from './sim-commands.js';
+import { registerBlockCommands } from './sim-commands-block.js';
+import { registerMachineCommands } from './sim-commands-machine.js';
+import { DEFAULT_MIGRATION_PARAMETERS, registerMiscCommands } from './sim-commands-misc.js';
+import { registerQdevCommands } from './sim-commands-qdev.js';
 import { parseSimArgs, type SimConfig } from './sim-config.js';
 import { SimDevices } from './sim-devices.js';
-import { runHmp } from './sim-hmp.js';
-
-const ROOT = new URL('../../../', import.meta.url);
-
-/** The `return` array of a data file holding a QMP reply (`{"return": [...]}`), as raw text. */
-function replyArrayText(file: string): string {
-  const text = readFileSync(new URL(`data/${file}`, ROOT), 'utf8').trim();
-  const m = /^\{"return": ([\s\S]*)\}$/.exec(text);
-  return m?.[1] ?? text;
-}
-
-/** Migration parameters of a fresh QEMU 7.2 (query-migrate-parameters). */
-const DEFAULT_MIGRATION_PARAMETERS: Record<string, unknown> = {
-  'announce-initial': 50,
-  'announce-max': 550,
-  'announce-rounds': 5,
-  'announce-step': 100,
-  'compress-level': 1,
-  'compress-threads': 8,
-  'compress-wait-thread': true,
-  'decompress-threads': 2,
-  'throttle-trigger-threshold': 50,
-  'cpu-throttle-initial': 20,
-  'cpu-throttle-increment': 10,
-  'cpu-throttle-tailslow': false,
-  'tls-creds': '',
-  'tls-hostname': '',
-  'tls-authz': '',
-  'max-bandwidth': 134217728,
-  'downtime-limit': 300,
-  'x-checkpoint-delay': 20000,
-  'block-incremental': false,
-  'multifd-channels': 2,
-  'xbzrle-cache-size': 67108864,
-  'max-postcopy-bandwidth': 0,
-  'max-cpu-throttle': 99,
-  'multifd-compression': 'none',
-  'multifd-zlib-level': 1,
-  'multifd-zstd-level': 1,
-};
 
 /** Options of {@link QmpSimulator.start}. */
 export interface SimulatorOptions {
@@ -292,25 +256,17 @@ export class QmpSimulator {
     const s = this.server;
     const schema = this.schema;
     const c = this.config;
-    type Args = Record<string, unknown>;
-    const reg = (
-      name: string,
-      fn: (args: Args, ctx: QmpCommandContext) => unknown,
-      options: { allowOob?: boolean } = {},
-    ): void => {
+    const reg: SimRegister = (name, fn, options = {}) => {
       const retType = schema.command(name)?.retType;
       s.register(
         name,
         async (args, ctx) => {
-          const r = await fn(args as Args, ctx);
+          const r = await fn(args as SimArgs, ctx);
           return (r instanceof RawJson ? r : orderBySchema(schema, retType, r ?? {})) as never;
         },
         options,
       );
     };
-    const schemaText = new RawJson(replyArrayText('qmp-schema-7.2.json'));
-    const commandsText = new RawJson(replyArrayText('query-commands-7.2.json'));
-    const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
     // Commands of the 7.2 schema the simulator does not model answer with an error naming that,
     // after QEMU's own argument checks; query-commands still lists all of QEMU's commands.
@@ -321,196 +277,32 @@ export class QmpSimulator {
       });
     }
 
-    reg('query-version', () => ({ qemu: { ...c.version }, package: c.package }));
-    reg('query-commands', () => commandsText);
-    reg('query-qmp-schema', () => schemaText);
-    reg('query-name', () => (c.name === undefined ? {} : { name: c.name }));
-    reg('query-uuid', () => ({ UUID: c.uuid ?? '00000000-0000-0000-0000-000000000000' }));
-    reg('query-kvm', () => ({ enabled: false, present: true }));
-    reg('query-target', () => ({ arch: 'x86_64' }));
-    reg('query-status', () => this.#status());
-    reg('query-machines', () => [
-      {
-        name: 'pc-i440fx-7.2',
-        alias: 'pc',
-        'is-default': true,
-        'cpu-max': 255,
-        'hotpluggable-cpus': true,
-        'numa-mem-supported': false,
-        deprecated: false,
-        'default-cpu-type': 'qemu64-x86_64-cpu',
-        'default-ram-id': 'pc.ram',
-      },
-      {
-        name: 'pc-q35-7.2',
-        alias: 'q35',
-        'cpu-max': 288,
-        'hotpluggable-cpus': true,
-        'numa-mem-supported': false,
-        deprecated: false,
-        'default-cpu-type': 'qemu64-x86_64-cpu',
-        'default-ram-id': 'pc.ram',
-      },
-      { name: 'none', 'cpu-max': 1, 'hotpluggable-cpus': false, 'numa-mem-supported': false, deprecated: false },
-    ]);
-    reg('query-cpus-fast', () =>
-      c.machine === 'none'
-        ? []
-        : [
-            {
-              'cpu-index': 0,
-              'qom-path': '/machine/unattached/device[0]',
-              'thread-id': process.pid,
-              props: { 'socket-id': 0, 'core-id': 0, 'thread-id': 0 },
-              target: 'x86_64',
-            },
-          ],
-    );
-    reg('query-chardev', () =>
-      c.monitors.map((m, i) => {
-        const connected = this.monitors[i]?.session !== undefined;
-        const where = m.address === 'stdio' ? 'stdio' : m.address.replace(',wait=off', '');
-        return {
-          label: m.label,
-          filename: connected || m.address === 'stdio' ? where : `disconnected:${where}`,
-          'frontend-open': true,
-        };
-      }),
-    );
-
-    reg('stop', () => this.#stop());
-    reg('cont', () => this.#cont());
-    reg('system_reset', () => this.#reset());
-    reg('system_powerdown', () => this.#powerdown());
-    reg('system_wakeup', () => {
-      if (c.machine === 'none')
-        throw new QmpCommandError('GenericError', 'wake-up from suspend is not supported by this guest');
-      if (this.runstate.state !== 'suspended')
-        throw new QmpCommandError('GenericError', 'Unable to wake up: guest is not in suspended state');
-      this.runstate.set('running');
-      this.emit('WAKEUP');
-    });
-    reg('quit', (_a, ctx) => {
-      this.emit('SHUTDOWN', { guest: false, reason: 'host-qmp-quit' });
-      // QEMU exits after the reply; so do we.
-      ctx.afterReply(() => {
-        void this.server.close().then(() => this.#exit('quit'));
-      });
-    });
-
-    reg('query-block', () => this.block.queryBlock());
-    reg('query-named-block-nodes', () => [...this.block.nodes.values()].reverse().map((n) => this.block.nodeInfo(n)));
-    reg('eject', (a) => this.block.eject({ device: str(a['device']), id: str(a['id']), force: a['force'] === true }));
-    reg('blockdev-open-tray', (a) => {
-      const args = { device: str(a['device']), id: str(a['id']) };
-      this.block.openTray(this.block.find(args), args, a['force'] === true);
-    });
-    reg('blockdev-close-tray', (a) => this.block.closeTray({ device: str(a['device']), id: str(a['id']) }));
-    reg('blockdev-remove-medium', (a) => this.block.removeMedium(String(a['id'])));
-    reg('blockdev-insert-medium', (a) => this.block.insertMedium(String(a['id']), String(a['node-name'])));
-    reg('blockdev-change-medium', (a) =>
-      this.block.changeMedium({
-        device: str(a['device']),
-        id: str(a['id']),
-        filename: String(a['filename']),
-        format: str(a['format']),
-        force: a['force'] === true,
-        'read-only-mode': str(a['read-only-mode']),
-      }),
-    );
-    reg('blockdev-add', (a) => this.block.add(a));
-    reg('blockdev-del', (a) => this.block.del(String(a['node-name'])));
-
-    reg('device_add', (a) => {
-      const driver = a['driver'];
-      if (typeof driver !== 'string') throw new QmpCommandError('GenericError', "Parameter 'driver' is missing");
-      this.devices.add(driver, a, false);
-    });
-    reg('device_del', (a, ctx) => {
-      const id = String(a['id']);
-      const dev = this.devices.find(id);
-      if (!dev) throw new QmpCommandError('DeviceNotFound', `Device '${id}' not found`);
-      if (this.devices.needsGuest(dev)) {
-        // PCI unplug needs the guest's acknowledgement: without a guest it never completes (QEMU 7.2
-        // answers {} again on a repeated request); -sim-guest simulates a guest that acknowledges.
-        if (!c.guest || dev.unplugPending) {
-          dev.unplugPending = true;
-          return;
-        }
-        dev.unplugPending = true;
-        setTimeout(() => this.#deleted(dev), 20).unref();
-        return;
-      }
-      // QEMU finishes a USB unplug a main-loop turn after the reply: the event follows it.
-      // QEMU removes a USB device at once (a second device_del finds nothing) and emits DEVICE_DELETED
-      // from an RCU callback some milliseconds later, so where it lands among later replies is
-      // timing; the simulator sends it right after the reply, as the golden transcript shows.
-      ctx.afterReply(() => {
-        this.devices.remove(dev);
-        this.emit('DEVICE_DELETED', { device: dev.id, path: dev.path });
-      });
-    });
-    reg('qom-list', (a) => this.devices.qomList(String(a['path'])));
-    reg('qom-get', (a) => this.devices.qomGet(String(a['path']), String(a['property'])));
-    reg('object-add', (a) => {
-      const { 'qom-type': t, id, ...props } = a;
-      this.devices.objectAdd(String(t), String(id), props);
-    });
-    reg('object-del', (a) => this.devices.objectDel(String(a['id'])));
-
-    reg('human-monitor-command', (a) =>
-      runHmp(
-        {
-          status: () => ({ running: this.runstate.running, state: this.runstate.state }),
-          version: () => `${c.version.major}.${c.version.minor}.${c.version.micro}${c.package}`,
-          name: () => c.name,
-          uuid: () => c.uuid ?? '00000000-0000-0000-0000-000000000000',
-          infoBlock: () => this.block.infoBlock(),
-          stop: () => this.#stop(),
-          cont: () => this.#cont(),
-          reset: () => this.#reset(),
-          powerdown: () => this.#powerdown(),
-        },
-        String(a['command-line']),
-      ),
-    );
-
-    reg('query-migrate-parameters', () => ({ ...this.#migration }));
-    reg('migrate-set-parameters', (a) => {
-      for (const [k, v] of Object.entries(a)) if (v !== undefined) this.#migration[k] = v;
-    });
-    reg('query-migrate', () => ({}));
-    reg('query-balloon', () => {
-      throw new QmpCommandError('DeviceNotActive', 'No balloon device has been activated');
-    });
-    reg('balloon', () => {
-      throw new QmpCommandError('DeviceNotActive', 'No balloon device has been activated');
-    });
-    reg('getfd', () => {
-      throw new QmpCommandError('GenericError', 'No file descriptor supplied via SCM_RIGHTS');
-    });
-    reg('add-fd', () => {
-      throw new QmpCommandError('GenericError', 'No file descriptor supplied via SCM_RIGHTS');
-    });
-    reg('query-fdsets', () => []);
-    reg('query-iothreads', () => []);
-    reg('query-hotpluggable-cpus', () => []);
-    reg(
-      'migrate-pause',
-      () => {
-        throw new QmpCommandError(
-          'GenericError',
-          'migrate-pause is currently only supported during postcopy-active state',
-        );
-      },
-      { allowOob: true },
-    );
-    reg('query-yank', () => [{ type: 'chardev', id: c.monitors[0]?.label ?? 'compat_monitor0' }], { allowOob: true });
+    const sim: SimMachine = {
+      config: c,
+      server: s,
+      block: this.block,
+      devices: this.devices,
+      runstate: this.runstate,
+      monitors: this.monitors,
+      migration: this.#migration,
+      emit: (event, data) => this.emit(event, data),
+      status: () => this.#status(),
+      stop: () => this.#stop(),
+      cont: () => this.#cont(),
+      reset: () => this.#reset(),
+      powerdown: () => this.#powerdown(),
+      exit: (reason) => this.#exit(reason),
+      deleted: (dev) => this.#deleted(dev),
+    };
+    registerMachineCommands(reg, sim);
+    registerBlockCommands(reg, sim);
+    registerQdevCommands(reg, sim);
+    registerMiscCommands(reg, sim);
 
     if (c.debugCommands) {
       // Not in QEMU: lets tool tests trigger BLOCK_IO_ERROR over QMP. Registered only on request.
       s.register('x-sim-inject-io-error', (a) => {
-        const args = a as Args;
+        const args = a as SimArgs;
         this.injectIoError({
           device: String(args['device']),
           ...(args['operation'] === 'read' ? { operation: 'read' as const } : {}),

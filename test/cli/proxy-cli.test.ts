@@ -190,7 +190,7 @@ test('qmpkit proxy: usage errors exit 2 before anything listens', async () => {
         '--policy',
         join(dir, 'policy.json'),
       ],
-      /the policy names listener .*typo\.sock, which is not one of the --listen addresses/,
+      /^qmpkit proxy: the policy names listener .*typo\.sock, which is not one of the --listen addresses\n$/,
     ]);
     for (const [args, message] of cases) {
       const r = await qmpkit(args);

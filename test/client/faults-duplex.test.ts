@@ -210,7 +210,7 @@ test('commandTimeoutMs: the default deadline fires, a per-call one overrides it,
 
 test('a call that times out while held back by the in-band window is never written', async () => {
   const { fake, held } = holdingFake();
-  const qmp = await QmpClient.connect(fake.client, { timeoutMs: LIMIT_MS, maxInFlightInBand: 2 });
+  const qmp = await QmpClient.connect(fake.client, { timeoutMs: LIMIT_MS, maxQueuedRequests: 2 });
   assert.equal(qmp.oobEnabled, true);
   const inFlight = [qmp.executeRaw('x', { n: 1 }), qmp.executeRaw('x', { n: 2 })];
   const heldBack = qmp.executeRaw('x', { n: 3 }, { timeoutMs: 30 });
@@ -430,7 +430,7 @@ for (const [how, kill, expected] of DEATHS) {
     const strays = new StrayWatch();
     try {
       const { fake, held } = holdingFake();
-      const qmp = await QmpClient.connect(fake.client, { timeoutMs: LIMIT_MS, maxInFlightInBand: 8 });
+      const qmp = await QmpClient.connect(fake.client, { timeoutMs: LIMIT_MS, maxQueuedRequests: 8 });
       assert.equal(qmp.oobEnabled, true);
       // 8 written, 4 held back by the in-band window.
       const written = Array.from({ length: 8 }, (_, n) => qmp.executeRaw('x', { n }));

@@ -47,7 +47,7 @@ test('TLS: a verified connection to QEMU works (pipelined too); an unknown CA is
       assert.equal(names.length, 12);
     }
     await qmp.close();
-    const narrow = await QmpClient.connect(`localhost:${port}`, { tls: { ca }, timeoutMs: 5000, maxInFlightInBand: 3 });
+    const narrow = await QmpClient.connect(`localhost:${port}`, { tls: { ca }, timeoutMs: 5000, maxQueuedRequests: 3 });
     for (let round = 0; round < 10; round++)
       await Promise.all(Array.from({ length: 12 }, () => narrow.execute('query-status')));
     await narrow.close();

@@ -80,7 +80,14 @@ test('an inline profile may stand wherever a profile is named', () => {
 
 test('policy mistakes are usage errors, not silent full access', async () => {
   assert.throws(() => new QmpProxyPolicy({ listener: { '/x': 'read-only' } } as never), /unknown member 'listener'/);
-  assert.throws(() => new QmpProxyPolicy({ listeners: { '/x': 'readonly' } }), /unknown profile 'readonly'/);
+  assert.throws(
+    () => new QmpProxyPolicy({ listeners: { '/x': 'readonly' } }),
+    /unknown profile 'readonly' \(for listener unix:\/x\); the profiles are full, read-only$/,
+  );
+  assert.throws(
+    () => new QmpProxyPolicy({ profiles: { mon: { allow: ['query-*'] } }, default: 'monitor' }),
+    /unknown profile 'monitor' \(for default\); the profiles are full, read-only, mon$/,
+  );
   assert.throws(() => new QmpProxyPolicy({ profiles: { p: { allowed: ['x'] } as never } }), /unknown member 'allowed'/);
   assert.throws(() => new QmpProxyPolicy({ profiles: { p: { allow: 'query-*' as never } } }), QmpUsageError);
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-policy-'));
@@ -97,7 +104,14 @@ test('policy mistakes are usage errors, not silent full access', async () => {
         policy: new QmpProxyPolicy({ listeners: { [join(dir, 'r0.sock')]: 'read-only' } }),
       }),
       (e: unknown) =>
-        e instanceof QmpUsageError && /r0\.sock, which is not one of the --listen addresses/.test(e.message),
+        e instanceof QmpUsageError &&
+        /r0\.sock, which is not one of the addresses in options\.listen$/.test(e.message) &&
+        !e.message.includes('--'),
+    );
+    // The library speaks of its options, not of the CLI's flags.
+    await assert.rejects(
+      QmpProxy.start({ upstream: join(dir, 'nowhere.sock'), listen: [] }),
+      (e: unknown) => e instanceof QmpUsageError && e.message === 'proxy: options.listen needs at least one address',
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

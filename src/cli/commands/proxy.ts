@@ -185,7 +185,11 @@ export async function runProxy(argv: readonly string[], io: CliIo): Promise<numb
     });
   } catch (err) {
     // Errors from the policy file, the proxy or the sockets do not name the command; say it once.
-    const msg = err instanceof Error ? err.message : String(err);
+    // The library names its options; on the command line they are flags.
+    const msg = (err instanceof Error ? err.message : String(err))
+      .replace(/^proxy: /, '')
+      .replaceAll('the addresses in options.listen', 'the --listen addresses')
+      .replaceAll('options.listen', '--listen');
     io.stderr.write(msg.startsWith('qmpkit proxy') ? `${msg}\n` : `qmpkit proxy: ${msg}\n`);
     return exitCodeFor(err);
   }

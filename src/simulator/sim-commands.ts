@@ -1,0 +1,45 @@
+// What the simulator's command handlers get: a way to register a handler (its return is put in the
+// schema's member order) and the simulated machine. The handlers are grouped by QEMU's QAPI modules,
+// one file each (sim-commands-*.ts).
+import type { QmpCommandContext, QmpMonitor, QmpServer } from '../server/index.js';
+import type { SimRunStateMachine } from './run-state.js';
+import type { SimBlock } from './sim-block.js';
+import type { SimConfig } from './sim-config.js';
+import type { SimDevices } from './sim-devices.js';
+
+/** A command's arguments, as the server checked them against the schema. */
+export type SimArgs = Record<string, unknown>;
+
+/** Registers a handler for a command of the 7.2 schema. */
+export type SimRegister = (
+  name: string,
+  fn: (args: SimArgs, ctx: QmpCommandContext) => unknown,
+  options?: { allowOob?: boolean },
+) => void;
+
+/** The simulated machine as its command handlers see it. */
+export interface SimMachine {
+  readonly config: SimConfig;
+  readonly server: QmpServer;
+  readonly block: SimBlock;
+  readonly devices: SimDevices;
+  readonly runstate: SimRunStateMachine;
+  readonly monitors: readonly QmpMonitor[];
+  /** Migration parameters as set so far (query-migrate-parameters). */
+  readonly migration: Record<string, unknown>;
+  emit(event: string, data?: Record<string, unknown>): void;
+  status(): Record<string, unknown>;
+  stop(): void;
+  cont(): void;
+  reset(): void;
+  powerdown(): void;
+  /** The simulated QEMU exits. */
+  exit(reason: string): void;
+  /** A device whose unplug the guest acknowledged is gone. */
+  deleted(dev: NonNullable<ReturnType<SimDevices['find']>>): void;
+}
+
+/** An argument that must be a string when present. */
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
