@@ -24,7 +24,7 @@ import type { QmpGreeting } from '../protocol/index.js';
 import { pipelinedDispatch, type QmpCommandContext, QmpServer, type QmpServerSession } from '../server/index.js';
 import { traceAnomaly } from '../trace/index.js';
 import { formatAddress, listenTls, listenTransport, type QmpAddress } from '../transport/index.js';
-import { compactJsonText, encodeQValue, type QValue, RawJson } from '../wire/index.js';
+import { compactJsonText, encodeQValue, encodeQValueBytes, type QValue, RawJson } from '../wire/index.js';
 import { QmpAuditLog, type QmpAuditRecord } from './audit-log.js';
 import { auditArguments } from './audit-redact.js';
 import { QmpProxyClientDeadlines } from './client-deadlines.js';
@@ -35,6 +35,9 @@ import type { QmpProxyListen, QmpProxyNotice, QmpProxyOptions } from './proxy-op
 import { requestDenial } from './request-check.js';
 
 type Upstream = QmpSession;
+
+/** Arguments at least this long (as text) go upstream as bytes: no copy of the request as a line. */
+const FORWARD_AS_BYTES = 64 * 1024;
 
 type OutboxEntry = { reply: true; written: boolean } | { reply: false; event: RawJson };
 
@@ -356,7 +359,11 @@ export class QmpProxy {
       // QEMU's own bytes go back: its reply decoded and re-encoded would not keep QEMU's member
       // order. The arguments go up as the client's parser read them (order, int vs double kept), and
       // none at all when there were none: QEMU reads a byte per system call, every byte costs.
-      const argsText = ctx.arguments.size === 0 ? undefined : encodeQValue(ctx.arguments as Map<string, QValue>);
+      // The text is cheap (joined strings share the argument strings) until it is read whole: a
+      // large one goes up as bytes, written beside the envelope, so it costs its size once more.
+      const args = ctx.arguments as Map<string, QValue>;
+      let argsText: string | Buffer | undefined = args.size === 0 ? undefined : encodeQValue(args);
+      if (argsText !== undefined && argsText.length >= FORWARD_AS_BYTES) argsText = encodeQValueBytes(args);
       // A reply reaches the client a few promise steps after it was read, while events are passed on
       // as they are read: an event QEMU sent after this reply (SHUTDOWN after quit's) waits for it.
       const onReply = (): void => {
