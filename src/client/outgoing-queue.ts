@@ -9,6 +9,8 @@ import type { PendingCall } from './request-tracker.js';
 export class OutgoingQueue {
   readonly #stream: Duplex;
   #buf = '';
+  /** What goes before `#buf` when a line in pieces was queued this tick. */
+  #chunks: Array<string | Uint8Array> = [];
   #scheduled = false;
   #quitSent = false;
 
@@ -26,7 +28,14 @@ export class OutgoingQueue {
     if (calls.length === 0) return;
     for (const call of calls) {
       if (call.command === 'quit') this.#quitSent = true;
-      this.#buf += call.line;
+      const line = call.line;
+      if (typeof line === 'string') {
+        this.#buf += line;
+        continue;
+      }
+      if (this.#buf !== '') this.#chunks.push(this.#buf);
+      this.#buf = '';
+      this.#chunks.push(...line);
     }
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -38,8 +47,19 @@ export class OutgoingQueue {
   flush(): void {
     this.#scheduled = false;
     const data = this.#buf;
+    const chunks = this.#chunks;
     this.#buf = '';
-    if (data === '' || this.#stream.destroyed || !this.#stream.writable) return;
-    this.#stream.write(data);
+    if (chunks.length > 0) this.#chunks = [];
+    if ((data === '' && chunks.length === 0) || this.#stream.destroyed || !this.#stream.writable) return;
+    if (chunks.length === 0) {
+      this.#stream.write(data);
+      return;
+    }
+    // Pieces, not one joined copy: corked, they still leave in one system call.
+    const s = this.#stream;
+    s.cork();
+    for (const c of chunks) if (c.length > 0) s.write(c);
+    if (data !== '') s.write(data);
+    s.uncork();
   }
 }

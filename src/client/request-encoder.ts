@@ -8,14 +8,21 @@ import type { JsonObject, JsonValue } from '../wire/json-value.js';
 export interface RequestSpec {
   name: string;
   args: JsonObject | undefined;
-  argsText: string | undefined;
+  /** JSON text; bytes go out as given, beside the envelope rather than copied into one line. */
+  argsText: string | Uint8Array | undefined;
   oob: boolean;
   /** Resolve with the text of `return` as the server wrote it (arguments given as text). */
   returnText: boolean;
 }
 
+/**
+ * A request line as it is written: one string, or pieces written back to back (arguments given as
+ * bytes: a large request is not joined into one more copy of itself).
+ */
+export type RequestLine = string | readonly [string, Uint8Array, string];
+
 /** The request line, id always included. */
-export function encodeRequest(spec: RequestSpec, id: number): string {
+export function encodeRequest(spec: RequestSpec, id: number): RequestLine {
   const key = spec.oob ? 'exec-oob' : 'execute';
   if (!spec.returnText) {
     const msg: Record<string, unknown> = { [key]: spec.name };
@@ -23,6 +30,8 @@ export function encodeRequest(spec: RequestSpec, id: number): string {
     msg['id'] = id;
     return encodeMessage(msg);
   }
+  if (spec.argsText instanceof Uint8Array)
+    return [`{"${key}":${encodeJson(spec.name)},"arguments":`, spec.argsText, `,"id":${id}}\n`];
   const args = spec.argsText === undefined ? '' : `,"arguments":${spec.argsText}`;
   return `{"${key}":${encodeJson(spec.name)}${args},"id":${id}}\n`;
 }

@@ -1,6 +1,7 @@
 import { QmpLimitError } from '../errors/qmp-error.js';
 import { MAX_NESTING_DEPTH, MAX_TOKEN_BYTES, MAX_TOKEN_COUNT } from '../limits.js';
 import { QNum, type QValue } from '../wire/q-value.js';
+import type { RequestLine } from './request-encoder.js';
 
 /** QEMU's input limits as its JSON streamer applies them to one message. */
 export interface RequestLimits {
@@ -108,6 +109,40 @@ export function countRequestTokens(text: string): RequestCounts {
   return { tokenBytes, tokens, depth: maxDepth };
 }
 
+/** {@link countRequestTokens} for JSON text as bytes: each byte of a token counts one. */
+function countRequestBytes(b: Uint8Array): RequestCounts {
+  let tokenBytes = 0;
+  let tokens = 0;
+  let depth = 0;
+  let maxDepth = 0;
+  const n = b.length;
+  let i = 0;
+  while (i < n) {
+    const c = b[i] as number;
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) {
+      i++;
+      continue;
+    }
+    tokens++;
+    const start = i;
+    if (c === QUOTE) {
+      i++;
+      while (i < n) {
+        const d = b[i] as number;
+        i += d === BACKSLASH ? 2 : 1;
+        if (d === QUOTE) break;
+      }
+    } else if (c === 0x7b || c === 0x5b || c === 0x7d || c === 0x5d || c === 0x2c || c === 0x3a) {
+      if (c === 0x7b || c === 0x5b) {
+        if (++depth > maxDepth) maxDepth = depth;
+      } else if (c === 0x7d || c === 0x5d) depth--;
+      i++;
+    } else while (i < n && !isDelimiter(b[i] as number)) i++;
+    tokenBytes += Math.min(i, n) - start;
+  }
+  return { tokenBytes, tokens, depth: maxDepth };
+}
+
 /** Deepest `{`/`[` nesting of `text`, skipping strings. */
 function nestingOf(text: string): number {
   let depth = 0;
@@ -134,9 +169,22 @@ function nestingOf(text: string): number {
  */
 export function checkRequestLimits(
   name: string,
-  line: string,
+  line: RequestLine,
   limits: RequestLimits = QEMU_REQUEST_LIMITS,
 ): QmpLimitError | undefined {
+  if (typeof line !== 'string') {
+    // The envelope around the arguments: its head opens one level, no token spans two pieces.
+    const [head, body, tail] = line;
+    const h = countRequestTokens(head);
+    const b = countRequestBytes(body);
+    const t = countRequestTokens(tail);
+    const counts = {
+      tokenBytes: h.tokenBytes + b.tokenBytes + t.tokenBytes,
+      tokens: h.tokens + b.tokens + t.tokens,
+      depth: Math.max(h.depth, 1 + b.depth),
+    };
+    return refusalFor(name, counts, limits);
+  }
   const fast = line.length * 3 < limits.maxTokenBytes && line.length <= limits.maxTokens;
   const counts: RequestCounts = fast
     ? { tokenBytes: 0, tokens: 0, depth: line.length <= limits.maxDepth ? 0 : nestingOf(line) }

@@ -1,6 +1,7 @@
 import type { JsonValue } from '../wire/json-value.js';
 import type { Deadline } from './deadline.js';
 import { IdAllocator } from './id-allocator.js';
+import type { RequestLine } from './request-encoder.js';
 
 /** One command the client accepted and has not settled yet. */
 export interface PendingCall {
@@ -9,7 +10,7 @@ export interface PendingCall {
   readonly args: unknown;
   readonly oob: boolean;
   /** The encoded request line, id included. */
-  readonly line: string;
+  readonly line: RequestLine;
   /** Resolve with the JSON text of `return` as the server wrote it, not the decoded value. */
   readonly returnText: boolean;
   /** Called as soon as the reply is read, before later messages are handled. */

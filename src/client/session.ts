@@ -26,7 +26,7 @@ import { markHandled } from './mark-handled.js';
 import type { QmpRequestOptions, QmpSessionOptions } from './options.js';
 import { OutgoingQueue } from './outgoing-queue.js';
 import { ReplyReader } from './reply-reader.js';
-import { checkArgumentsText, encodeRequest, type RequestSpec } from './request-encoder.js';
+import { checkArgumentsText, encodeRequest, type RequestLine, type RequestSpec } from './request-encoder.js';
 import { checkRequestLimits } from './request-limits.js';
 import { refusal } from './request-refusal.js';
 import { type PendingCall, RequestTracker } from './request-tracker.js';
@@ -189,8 +189,14 @@ export class QmpSession {
    * {@link requestText} for arguments this library encoded itself (`encodeQValue`, `encodeJson`):
    * they are known to be exactly one JSON object, so they are not decoded again to check it, which
    * for a large request would cost its size once more. Still checked against QEMU's input limits.
+   * Given as bytes (`encodeQValueBytes`), they are written as they are, beside the envelope: a
+   * large request is not copied into one line (an error reply's `arguments` is then those bytes).
    */
-  requestEncoded(name: string, argumentsJson: string | undefined, options: QmpRequestOptions = {}): Promise<string> {
+  requestEncoded(
+    name: string,
+    argumentsJson: string | Uint8Array | undefined,
+    options: QmpRequestOptions = {},
+  ): Promise<string> {
     const oob = options.oob === true;
     const spec = { name, args: undefined, argsText: argumentsJson, oob, returnText: true };
     return markHandled(this.#refuse(name, oob, true) ?? this.#send(spec, options)) as Promise<string>;
@@ -294,7 +300,7 @@ export class QmpSession {
       );
     }
     const id = this.#tracker.takeId();
-    let line: string;
+    let line: RequestLine;
     try {
       line = encodeRequest(spec, id);
     } catch (err) {

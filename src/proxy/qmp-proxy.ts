@@ -24,7 +24,7 @@ import type { QmpGreeting } from '../protocol/index.js';
 import { pipelinedDispatch, type QmpCommandContext, QmpServer, type QmpServerSession } from '../server/index.js';
 import { traceAnomaly } from '../trace/index.js';
 import { formatAddress, listenTls, listenTransport, type QmpAddress } from '../transport/index.js';
-import { encodeQValue, type QValue, RawJson } from '../wire/index.js';
+import { type QValue, RawJson } from '../wire/index.js';
 import { QmpAuditLog, type QmpAuditRecord } from './audit-log.js';
 import { auditArguments } from './audit-redact.js';
 import { QmpProxyConnectionLimits, type QmpProxyListenerQuota } from './connection-limits.js';
@@ -33,6 +33,7 @@ import { listenerKey, QmpProxyPolicy } from './policy.js';
 import { type ClientInfo, drainOutbox, fanOutEvent, newClientInfo, type OutboxEntry } from './proxy-client.js';
 import type { QmpProxyListen, QmpProxyNotice, QmpProxyOptions } from './proxy-options.js';
 import { requestDenial } from './request-check.js';
+import { upstreamArguments } from './upstream-arguments.js';
 
 type Upstream = QmpSession;
 
@@ -317,9 +318,8 @@ export class QmpProxy {
     info?.deadlines.commandStarted();
     try {
       // QEMU's own bytes go back: its reply decoded and re-encoded would not keep QEMU's member
-      // order. The arguments go up as the client's parser read them (order, int vs double kept), and
-      // none at all when there were none: QEMU reads a byte per system call, every byte costs.
-      const argsText = ctx.arguments.size === 0 ? undefined : encodeQValue(ctx.arguments as Map<string, QValue>);
+      // order. The arguments go up as the client's parser read them.
+      const argsText = upstreamArguments(ctx.arguments as Map<string, QValue>);
       // A reply reaches the client a few promise steps after it was read, while events are passed on
       // as they are read: an event QEMU sent after this reply (SHUTDOWN after quit's) waits for it.
       const onReply = (): void => {
@@ -328,7 +328,7 @@ export class QmpProxy {
         info.outbox.push(entry);
         ctx.onReplyWritten(() => {
           entry.written = true;
-          this.#drainOutbox(info);
+          drainOutbox(info);
         });
       };
       // Encoded here, so one object for sure: not decoded again.
@@ -366,10 +366,6 @@ export class QmpProxy {
 
   #fanOut(text: string): void {
     fanOutEvent(this.#clients.values(), text, this.#maxEvents);
-  }
-
-  #drainOutbox(info: ClientInfo): void {
-    drainOutbox(info);
   }
 
   #upstreamLost(reason: QmpError | undefined): void {

@@ -5,7 +5,7 @@
 
 export { formatDouble } from './format-double.js';
 export { decodeJson, decodeJsonLossless, type JsonDecodeOptions } from './json-decoder.js';
-export { encodeJson, encodeMessage, encodeQValue } from './json-encoder.js';
+export { encodeJson, encodeMessage, encodeQValue, encodeQValueBytes } from './json-encoder.js';
 export { type JsonSplitItem, JsonSplitter, type JsonSplitterOptions } from './json-splitter.js';
 export { compactJsonText, jsonMemberText } from './json-text.js';
 export type { JsonObject, JsonValue } from './json-value.js';

@@ -50,6 +50,11 @@ function asciiSafe(s: string): boolean {
   return true;
 }
 
+/** Printable ASCII with no quote or backslash: the content of a string token as it is. */
+function plainToken(s: string): boolean {
+  return asciiSafe(s) && !s.includes('"');
+}
+
 /** What the fast-path walk found. */
 type Plainness = 'not-plain' | 'ascii' | 'rewrite';
 
@@ -223,7 +228,7 @@ function qemuDouble(x: number): string {
 export function encodeQValue(v: QValue): string {
   switch (typeof v) {
     case 'string':
-      return asciiSafe(v) ? `"${v}"` : encodeString(v);
+      return plainToken(v) ? `"${v}"` : encodeString(v);
     case 'boolean':
       return v ? 'true' : 'false';
     default:
@@ -239,8 +244,72 @@ export function encodeQValue(v: QValue): string {
   let s = '{';
   let first = true;
   for (const [k, x] of v) {
-    s += `${first ? '' : ','}${asciiSafe(k) ? `"${k}"` : encodeString(k)}:${encodeQValue(x)}`;
+    s += `${first ? '' : ','}${plainToken(k) ? `"${k}"` : encodeString(k)}:${encodeQValue(x)}`;
     first = false;
   }
   return `${s}}`;
+}
+
+/** Pieces shorter than this are joined into one string before they are copied out. */
+const SMALL_PIECE = 256;
+
+/**
+ * {@link encodeQValue} written straight into a Buffer, the same bytes: a large string argument is
+ * copied once, into the Buffer, and no text of the whole value is built (for a value the size of its
+ * strings, that text would cost the size again). The output is ASCII-only, so each character is one
+ * byte.
+ */
+export function encodeQValueBytes(v: QValue): Buffer {
+  const pieces: string[] = [];
+  let small = '';
+  let total = 0;
+  const put = (s: string): void => {
+    total += s.length;
+    if (s.length < SMALL_PIECE) {
+      small += s;
+      return;
+    }
+    if (small !== '') pieces.push(small);
+    small = '';
+    pieces.push(s);
+  };
+  const token = (s: string): void => {
+    if (!plainToken(s)) {
+      put(encodeString(s));
+      return;
+    }
+    put('"');
+    put(s);
+    put('"');
+  };
+  const walk = (x: QValue): void => {
+    if (typeof x === 'string') token(x);
+    else if (x === null || typeof x === 'boolean' || x instanceof QNum) put(encodeQValue(x));
+    else if (Array.isArray(x)) {
+      put('[');
+      for (let i = 0; i < x.length; i++) {
+        if (i > 0) put(',');
+        walk(x[i] as QValue);
+      }
+      put(']');
+    } else walkObject(x);
+  };
+  const walkObject = (x: ReadonlyMap<string, QValue>): void => {
+    put('{');
+    let first = true;
+    for (const [k, e] of x) {
+      if (!first) put(',');
+      first = false;
+      token(k);
+      put(':');
+      walk(e);
+    }
+    put('}');
+  };
+  walk(v);
+  if (small !== '') pieces.push(small);
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const p of pieces) at += out.write(p, at, 'latin1');
+  return out;
 }
