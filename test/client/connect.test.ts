@@ -25,6 +25,17 @@ async function silentServer(where: string | number): Promise<{ server: Server; a
   return { server, accepted };
 }
 
+// Taken before any test mocks setTimeout: a deadline that still runs while the clock is mocked.
+const realSetTimeout = setTimeout;
+const realClearTimeout = clearTimeout;
+function realDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_r, reject) => {
+    timer = realSetTimeout(() => reject(new Error(`${what}: not settled within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, limit]).finally(() => realClearTimeout(timer));
+}
+
 function closeServer(server: Server): Promise<void> {
   return new Promise((r) => server.close(() => r()));
 }
@@ -170,24 +181,46 @@ test('EACCES on a socket the user may not open rejects naming the address', asyn
   }
 });
 
-test('connect deadline: a TLS peer that never answers the handshake gives QMP_ERR_CONNECT_TIMEOUT', async () => {
+test('connect deadline: a TLS peer that never answers the handshake gives QMP_ERR_CONNECT_TIMEOUT, not a millisecond early', async (t) => {
   const { server, accepted } = await silentServer(0);
   const port = (server.address() as { port: number }).port;
   try {
-    const t0 = Date.now();
-    await assert.rejects(connectTransport(`127.0.0.1:${port}`, { tls: true, timeoutMs: 150 }), (e: unknown) => {
-      assert.ok(e instanceof QmpTimeoutError);
-      assert.equal(e.code, 'QMP_ERR_CONNECT_TIMEOUT');
-      assert.equal(e.timeoutMs, 150);
-      assert.match(e.message, new RegExp(`127\\.0\\.0\\.1:${port} timed out after 150 ms`));
-      return true;
-    });
-    assert.ok(Date.now() - t0 >= 140);
+    // The deadline runs on a mocked clock (the sockets are real): checked at its edge, not measured.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    let outcome: unknown;
+    const seen = (): unknown => outcome;
+    const settled = connectTransport(`127.0.0.1:${port}`, { tls: true, timeoutMs: 150 }).then(
+      (tr) => {
+        outcome = 'connected';
+        tr.stream.destroy();
+      },
+      (e: unknown) => (outcome = e),
+    );
+    const peer = await realDeadline(accepted, 10_000, 'the TCP connection');
+    const turns = async (): Promise<void> => {
+      for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+    };
+    await turns();
+    t.mock.timers.tick(149);
+    await turns();
+    assert.equal(seen(), undefined, 'still waiting 1 ms before the deadline');
+    t.mock.timers.tick(1);
+    await turns();
+    t.mock.timers.reset();
+    await settled;
+    const e = seen();
+    assert.ok(e instanceof QmpTimeoutError, String(e));
+    assert.equal(e.code, 'QMP_ERR_CONNECT_TIMEOUT');
+    assert.equal(e.timeoutMs, 150);
+    assert.match(e.message, new RegExp(`127\\.0\\.0\\.1:${port} timed out after 150 ms`));
     // The abandoned socket is closed, not leaked.
-    const peer = await accepted;
     // Reading is what lets the peer see the end of the connection.
     peer.resume();
-    await new Promise((r) => (peer.closed ? r(undefined) : peer.once('close', r)));
+    await realDeadline(
+      new Promise((r) => (peer.closed ? r(undefined) : peer.once('close', r))),
+      10_000,
+      'the abandoned socket closing',
+    );
   } finally {
     await closeServer(server);
   }

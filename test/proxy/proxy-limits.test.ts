@@ -82,14 +82,23 @@ test('maxPendingPerClient: a client has at most N commands in flight; the next i
     const replies = peer.exchange(sent.join(''));
     // At the limit: three are in flight upstream, pipelined (none answered yet).
     await until(() => up.held.length === 3, 5000, 'three held commands');
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(up.held.length, 3, 'one past the limit is not forwarded while three are pending');
+    // Absence shown by order, not by waiting: a command another client sends now reaches upstream
+    // before this client's fourth, which the proxy read long before.
+    const other = await QmpClient.connect(sock);
+    const otherReply = other.executeRaw('hold', { n: 99 });
+    await until(() => up.held.length === 4, 5000, "the other client's command");
+    assert.equal(up.held[3]?.n, 99, 'one past the limit is not forwarded while three are pending');
+    // Upstream answers in order (as QEMU does): the other client's reply comes after c0..c2's.
+    up.held[3]?.release();
     up.held[0]?.release();
-    await until(() => up.held.length === 4, 5000, 'the fourth command');
-    for (let i = 1; i < 5; i++) {
-      await until(() => up.held.length > i, 5000, `command ${i}`);
-      up.held[i]?.release();
-    }
+    await until(() => up.held.length === 5, 5000, 'the fourth command');
+    assert.equal(up.held[4]?.n, 3);
+    for (const i of [1, 2, 4]) up.held[i]?.release();
+    await until(() => up.held.length === 6, 5000, 'the fifth command');
+    assert.equal(up.held[5]?.n, 4);
+    up.held[5]?.release();
+    assert.deepEqual(await otherReply, { n: 99 });
+    await other.close();
     assert.deepEqual(
       await replies,
       [0, 1, 2, 3, 4].map((i) => `{"return": {"n": ${i}}, "id": "c${i}"}\r\n`),

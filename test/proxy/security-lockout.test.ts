@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { QmpClient } from '../../src/client/index.js';
 import { QmpProxy, type QmpProxyNotice, type QmpProxyOptions, QmpProxyPolicy } from '../../src/proxy/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
+import { deadline } from '../helpers/strays.js';
 
 interface Fixture {
   proxy: QmpProxy;
@@ -81,7 +82,7 @@ test('64 silent read-only clients do not lock the owner out', { timeout: 60000 }
     for (let i = 0; i < 64; i++) socks.push(await silent(fx.ro));
     // Wait until the proxy has seen every one of them (accepted or refused).
     const seen = (): number => connected() + fx.notices.filter((n) => n.kind === 'client-refused').length;
-    while (seen() < 64) await fx.next();
+    while (seen() < 64) await deadline(fx.next(), 30_000, `the proxy seeing client ${seen() + 1} of 64`);
     assert.equal(connected(), 60, 'the read-only listener stops at maxClients less the reserved room');
     const qmp = await QmpClient.connect(fx.owner, { timeoutMs: 10000 });
     assert.equal((await qmp.execute('query-status')).status, 'running');
@@ -96,7 +97,7 @@ test('per-listener maxClients: at the limit, one past it', { timeout: 60000 }, (
     const b = await QmpClient.connect(fx.ro, { timeoutMs: 10000 });
     const refused = fx.next('client-refused');
     await assert.rejects(QmpClient.connect(fx.ro, { timeoutMs: 10000 }), /closed|Lost/);
-    const n = await refused;
+    const n = await deadline(refused, 30_000, 'the client-refused notice');
     assert.ok(n.kind === 'client-refused' && /its maxClients/.test(n.reason), JSON.stringify(n));
     // The other listener has its own count.
     const c = await QmpClient.connect(fx.owner, { timeoutMs: 10000 });
@@ -114,7 +115,7 @@ test(
       for (let i = 0; i < 3; i++) ro.push(await QmpClient.connect(fx.ro, { timeoutMs: 10000 }));
       const refused = fx.next('client-refused');
       await assert.rejects(QmpClient.connect(fx.ro, { timeoutMs: 10000 }), /closed|Lost/);
-      const n = await refused;
+      const n = await deadline(refused, 30_000, 'the client-refused notice');
       assert.ok(n.kind === 'client-refused' && /reservedFullAccessClients/.test(n.reason), JSON.stringify(n));
       const owner = await QmpClient.connect(fx.owner, { timeoutMs: 10000 });
       assert.equal((await owner.execute('query-status')).status, 'running');
@@ -130,7 +131,7 @@ test('negotiation deadline: a silent client is disconnected, a negotiated one is
     const gone = fx.next('client-disconnected');
     const s = await silent(fx.ro);
     await closedWithin(s, 15000);
-    const n = await gone;
+    const n = await deadline(gone, 30_000, 'the client-disconnected notice');
     assert.ok(n.kind === 'client-disconnected' && /negotiationTimeoutMs/.test(n.reason), JSON.stringify(n));
     // Past the deadline, the client that negotiated in time is still served.
     assert.equal((await qmp.execute('query-status')).status, 'running');
@@ -142,7 +143,7 @@ test('idle timeout: a client with no command is disconnected; commands keep it',
   withProxy({ idleTimeoutMs: 800, negotiationTimeoutMs: 300 }, async (fx) => {
     const gone = fx.next('client-disconnected');
     const idle = await QmpClient.connect(fx.ro, { timeoutMs: 10000 });
-    const n = await gone;
+    const n = await deadline(gone, 30_000, 'the client-disconnected notice');
     assert.ok(n.kind === 'client-disconnected' && /idleTimeoutMs/.test(n.reason), JSON.stringify(n));
     await idle.closed;
     const busy = await QmpClient.connect(fx.ro, { timeoutMs: 10000 });
