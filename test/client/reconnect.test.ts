@@ -1,7 +1,7 @@
 // The reconnect policy against the simulator: its server is stopped and another started on the same
 // socket path. Attempts are counted through onReconnect; nothing here depends on wall-clock time.
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -203,14 +203,21 @@ test('maxAttempts 3: exactly 3 attempts, then closed with the last error; waitin
 
 test('maxAttempts 3: a server back for the 3rd attempt is reconnected (the edge)', async () => {
   using tmp = tempDir();
-  const sim1 = await sim(tmp.path);
-  // The second server listens elsewhere; its socket is moved into place, synchronously, when the
-  // second attempt has failed: the third is the first that can succeed.
+  // The client dials a link. The first server's own socket sits elsewhere, so its close (which
+  // removes its socket file) can never remove what the link points at later.
+  const first = join(tmp.dir, 'first.sock');
+  const sim1 = await sim(first);
+  symlinkSync(first, tmp.path);
+  // The second server listens elsewhere; the link is turned to it, atomically, when the second
+  // attempt has failed: the third is the first that can succeed.
   const sim2 = await sim(tmp.alt);
   const client = await QmpClient.connect(tmp.path, { reconnect: { initialDelayMs: 1, maxDelayMs: 5, maxAttempts: 3 } });
   try {
     client.onReconnect((e) => {
-      if (e.type === 'attempt-failed' && e.attempt === 2) renameSync(tmp.alt, tmp.path);
+      if (e.type !== 'attempt-failed' || e.attempt !== 2) return;
+      const next = join(tmp.dir, 'next.link');
+      symlinkSync(tmp.alt, next);
+      renameSync(next, tmp.path);
     });
     const s = story(client);
     await sim1.close();
