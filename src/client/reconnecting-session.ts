@@ -6,6 +6,7 @@ import type { QmpAddress } from '../transport/address.js';
 import { connectTransport } from '../transport/connect.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
 import { endedCallError } from './call-outcome.js';
+import { CloseHandlers } from './close-handlers.js';
 import { Deadline } from './deadline.js';
 import { EventHub } from './event-hub.js';
 import { listenerErrorReporter } from './listener-errors.js';
@@ -48,7 +49,7 @@ export class ReconnectingSession implements SessionLink {
   readonly #prepare: SessionPrepare;
   readonly #runstate = new Runstate();
   readonly #waiting: WaitingCall[] = [];
-  readonly #closeHandlers = new Set<(reason: QmpError | undefined) => void>();
+  readonly #closeHandlers = new CloseHandlers(() => this.#session.label);
   readonly #reconnectHandlers = new Set<(event: QmpReconnectEvent) => void>();
   readonly #closed: Promise<QmpError | undefined>;
   #resolveClosed!: (reason: QmpError | undefined) => void;
@@ -204,12 +205,7 @@ export class ReconnectingSession implements SessionLink {
   }
 
   onClose(handler: (reason: QmpError | undefined) => void): () => void {
-    if (this.#runstate.state === 'closed') {
-      queueMicrotask(() => this.#callCloseHandler(handler));
-      return () => {};
-    }
-    this.#closeHandlers.add(handler);
-    return () => this.#closeHandlers.delete(handler);
+    return this.#closeHandlers.add(handler);
   }
 
   request(name: string, args: JsonObject | undefined, options: QmpRequestOptions = {}): Promise<JsonValue> {
@@ -304,16 +300,7 @@ export class ReconnectingSession implements SessionLink {
       w.reject(endedCallError(w, base, label));
     }
     this.events.end(base);
-    for (const h of [...this.#closeHandlers]) this.#callCloseHandler(h);
-    this.#closeHandlers.clear();
+    this.#closeHandlers.fire(reason);
     this.#resolveClosed(reason);
-  }
-
-  #callCloseHandler(h: (reason: QmpError | undefined) => void): void {
-    try {
-      h(this.#closeReason);
-    } catch (err) {
-      traceAnomaly('client', this.#session.label, `close handler threw: ${String(err)}`, err);
-    }
   }
 }

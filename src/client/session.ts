@@ -14,11 +14,12 @@ import {
   MAX_QUEUED_REQUESTS,
 } from '../limits.js';
 import type { QmpGreeting } from '../protocol/messages.js';
-import { traceAnomaly, traceOut } from '../trace/trace.js';
+import { traceOut } from '../trace/trace.js';
 import type { QmpAddress } from '../transport/address.js';
 import { connectTransport, type QmpTransport } from '../transport/connect.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
 import { endedCallError } from './call-outcome.js';
+import { CloseHandlers } from './close-handlers.js';
 import { Deadline } from './deadline.js';
 import { EventHub } from './event-hub.js';
 import { listenerErrorReporter } from './listener-errors.js';
@@ -51,7 +52,7 @@ export class QmpSession {
   readonly #maxQueuedRequests: number;
   readonly #commandTimeoutMs: number | undefined;
   readonly #closeTimeoutMs: number;
-  readonly #closeHandlers = new Set<(reason: QmpError | undefined) => void>();
+  readonly #closeHandlers = new CloseHandlers(() => this.label);
   #greeting: QmpGreeting | undefined;
   #greetingWaiter: { resolve: (g: QmpGreeting) => void; reject: (e: Error) => void } | undefined;
   #oob = false;
@@ -158,12 +159,7 @@ export class QmpSession {
 
   /** Registers a handler called once when the session ends; returns a function that removes it. */
   onClose(handler: (reason: QmpError | undefined) => void): () => void {
-    if (this.#runstate.state === 'closed') {
-      queueMicrotask(() => this.#callCloseHandler(handler));
-      return () => {};
-    }
-    this.#closeHandlers.add(handler);
-    return () => this.#closeHandlers.delete(handler);
+    return this.#closeHandlers.add(handler);
   }
 
   /** Sends a command (`args` a JSON object or undefined) and resolves to its decoded `return`. */
@@ -393,16 +389,7 @@ export class QmpSession {
     }
     if (!this.#sharedHub)
       this.events.end(base ?? new QmpConnectionError('QMP_ERR_DISCONNECTED', `The session with ${this.label} ended`));
-    for (const h of [...this.#closeHandlers]) this.#callCloseHandler(h);
-    this.#closeHandlers.clear();
+    this.#closeHandlers.fire(reason);
     this.#resolveClosed(reason);
-  }
-
-  #callCloseHandler(h: (reason: QmpError | undefined) => void): void {
-    try {
-      h(this.#closeReason);
-    } catch (err) {
-      traceAnomaly('client', this.label, `close handler threw: ${String(err)}`, err);
-    }
   }
 }
