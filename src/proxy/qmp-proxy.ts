@@ -1,13 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { checkValueLimits, QmpSession } from '../client/index.js';
-import {
-  QmpCommandError,
-  QmpConnectionError,
-  QmpError,
-  QmpLimitError,
-  QmpStateError,
-  QmpUsageError,
-} from '../errors/index.js';
+import { QmpCommandError, QmpConnectionError, QmpError, QmpUsageError } from '../errors/index.js';
 import {
   MAX_PENDING_COMMANDS,
   MAX_PROXY_CLIENT_EVENT_BUFFER,
@@ -28,6 +21,7 @@ import { type QValue, RawJson } from '../wire/index.js';
 import { QmpAuditLog, type QmpAuditRecord } from './audit-log.js';
 import { auditArguments } from './audit-redact.js';
 import { QmpProxyConnectionLimits, type QmpProxyListenerQuota } from './connection-limits.js';
+import { forwardFailure } from './forward-failure.js';
 import { exposedListenWarning, listenerLabel } from './listener-label.js';
 import { listenerKey, QmpProxyPolicy } from './policy.js';
 import { type ClientInfo, drainOutbox, fanOutEvent, newClientInfo, type OutboxEntry } from './proxy-client.js';
@@ -336,28 +330,17 @@ export class QmpProxy {
       audit('ok');
       return new RawJson(result);
     } catch (err) {
-      if (err instanceof QmpCommandError) {
-        audit('error', err);
-        throw new QmpCommandError(err.errorClass, err.desc);
+      const failure = forwardFailure(err);
+      if (failure.outcome === 'error' && !(err instanceof QmpCommandError))
+        traceAnomaly('proxy', info?.label ?? ctx.session.label, `forwarding ${command} failed: ${failure.desc}`, err);
+      audit(failure.outcome, failure);
+      if (failure.outcome === 'disconnected') {
+        // As when QEMU itself dies: the client's connection drops (its library reports that the
+        // command may or may not have run); no error reply claims the command failed.
+        if (info) info.closedBecause ??= 'QEMU went away';
+        void ctx.session.close(0);
       }
-      const desc = err instanceof Error ? err.message : String(err);
-      if (err instanceof QmpLimitError) {
-        // Refused before a byte went to QEMU.
-        audit('refused', { errorClass: 'GenericError', desc });
-        throw new QmpCommandError('GenericError', desc);
-      }
-      if (!(err instanceof QmpConnectionError || err instanceof QmpStateError)) {
-        // Not the upstream going away: a fault in the proxy, answered like any failed command.
-        traceAnomaly('proxy', info?.label ?? ctx.session.label, `forwarding ${command} failed: ${desc}`, err);
-        audit('error', { errorClass: 'GenericError', desc });
-        throw new QmpCommandError('GenericError', desc);
-      }
-      audit('disconnected', { errorClass: 'GenericError', desc });
-      // As when QEMU itself dies: the client's connection drops (its library reports that the
-      // command may or may not have run); no error reply claims the command failed.
-      if (info) info.closedBecause ??= 'QEMU went away';
-      void ctx.session.close(0);
-      throw new QmpCommandError('GenericError', desc);
+      throw new QmpCommandError(failure.errorClass, failure.desc);
     } finally {
       if (info) info.pending--;
       info?.deadlines.commandDone();

@@ -78,7 +78,7 @@ function wireInput(rnd: Rand, corpus: Corpus): { bytes: Buffer; messages?: unkno
   return { bytes: atLimits(rnd) };
 }
 
-/** The client's decoder. Throws an AssertionError naming the seed and input on any violation. */
+/** The client's decoder. Throws an AssertionError naming the run's seed and the input on any violation. */
 export function fuzzDecoder(budget: FuzzBudget, corpus: Corpus): FuzzReport {
   const rnd = prng(budget.seed);
   const started = Date.now();
