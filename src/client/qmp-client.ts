@@ -21,7 +21,6 @@ import type { Commands as Qemu72Commands, Events as Qemu72Events } from '../qapi
 // Type only: the schema module is loaded when `schema: 'fetch'` needs it, so one-shot tools start fast.
 import type { QapiSchema } from '../schema/index.js';
 import type { QmpAddress } from '../transport/address.js';
-import { connectTransport } from '../transport/connect.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
 import type { QmpEventIterator, QmpEventsOptions, QmpWaitOptions } from './event-hub.js';
 import type { QmpClientOptions, QmpExecuteOptions, QmpRequestOptions } from './options.js';
@@ -74,17 +73,8 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
       client.#session = client.#reconnecting;
       return client;
     }
-    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
-    const remaining = (): number => Math.max(1, deadline - Date.now());
-    const transport = await connectTransport(target, {
-      timeoutMs: remaining(),
-      signal: options.signal,
-      tls: options.tls,
-    });
-    const session = new QmpSession(transport, options);
     const client = new QmpClient<C, E>(options);
-    client.#session = session;
-    await session.establish(options, remaining, async () => {
+    client.#session = await QmpSession.connect(target, options, async (session, remaining) => {
       if (options.schema === 'fetch') await client.#fetchSchema(session, remaining());
     });
     return client;

@@ -107,7 +107,11 @@ export class QmpSession {
    * Connects (see `QmpClient.connect` for the address forms), reads the greeting and negotiates,
    * all within `timeoutMs`. On failure the transport is closed and nothing is left behind.
    */
-  static async connect(target: string | QmpAddress | Duplex, options: QmpSessionOptions = {}): Promise<QmpSession> {
+  static async connect(
+    target: string | QmpAddress | Duplex,
+    options: QmpSessionOptions = {},
+    step?: (session: QmpSession, remaining: () => number) => Promise<void>,
+  ): Promise<QmpSession> {
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     const remaining = (): number => Math.max(1, deadline - Date.now());
     const transport = await connectTransport(target, {
@@ -116,7 +120,7 @@ export class QmpSession {
       tls: options.tls,
     });
     const session = new QmpSession(transport, options);
-    await session.establish(options, remaining);
+    await session.establish(options, remaining, step && (() => step(session, remaining)));
     return session;
   }
 

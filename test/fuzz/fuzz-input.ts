@@ -6,17 +6,8 @@ import { resolve } from 'node:path';
 
 export type Rand = () => number;
 
-/** mulberry32: repeatable, so a failure reproduces from its seed. */
-export function prng(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32): a failure reproduces from its seed. */
+export { prng } from '../helpers/prng.js';
 
 export function pick<T>(rnd: Rand, a: readonly T[]): T {
   return a[Math.floor(rnd() * a.length)] as T;
