@@ -41,3 +41,11 @@ export {
   QapiValidator,
 } from './qapi-validator.js';
 export { QEMU_7_2_HINTS, qemuIntrospectionHints } from './qemu-72-hints.js';
+export {
+  isQemuRelease,
+  loadReleaseIntrospection,
+  loadReleaseVersion,
+  QEMU_RELEASES,
+  type QemuRelease,
+  type RecordedVersion,
+} from './releases.js';
