@@ -7,7 +7,7 @@ const MiB = 1024 * 1024;
 export const MAX_MESSAGE_BYTES = 10 * MiB;
 
 /** Deepest nesting of `{`/`[` accepted in one message (option `maxDepth`). QEMU accepts 1024 and rejects 1025. */
-export const MAX_NESTING_DEPTH = 1024;
+export const MAX_DEPTH = 1024;
 
 /**
  * QEMU's lexer limit on the bytes of all tokens of one message (server option `maxTokenBytes`). The
@@ -16,7 +16,7 @@ export const MAX_NESTING_DEPTH = 1024;
 export const MAX_TOKEN_BYTES = 64 * MiB;
 
 /** QEMU's lexer limit on the number of tokens in one message (server option `maxTokens`); the client refuses a request past it. */
-export const MAX_TOKEN_COUNT = 2 * MiB;
+export const MAX_TOKENS = 2 * MiB;
 
 /** QEMU's in-band request queue length when OOB is enabled (`QMP_REQ_QUEUE_LEN_MAX`; server option `maxQueuedRequests`). */
 export const MAX_QUEUED_REQUESTS = 8;
@@ -59,7 +59,7 @@ export const RECONNECT_INITIAL_DELAY_MS = 100;
 export const RECONNECT_MAX_DELAY_MS = 5_000;
 
 /** How much the wait grows after each failed reconnect attempt (option `reconnect.factor`). */
-export const RECONNECT_BACKOFF_FACTOR = 2;
+export const RECONNECT_FACTOR = 2;
 
 /** QEMU's event throttle interval for rate-limited events, in ms (server option `eventThrottleMs`). */
 export const EVENT_THROTTLE_MS = 1_000;
@@ -89,7 +89,7 @@ export const PROXY_NEGOTIATION_TIMEOUT_MS = 10_000;
 export const PROXY_IDLE_TIMEOUT_MS = 0;
 
 /** The proxy's deadline for connecting and negotiating with QEMU, in ms (option `upstreamOptions.timeoutMs`). */
-export const PROXY_UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
+export const PROXY_UPSTREAM_TIMEOUT_MS = 10_000;
 
 /** First delay before the proxy reconnects to a lost QEMU, in ms; doubled on each failure (option `reconnectMinMs`). */
 export const PROXY_RECONNECT_MIN_MS = 100;

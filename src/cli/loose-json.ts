@@ -1,5 +1,5 @@
 import { QmpUsageError } from '../errors/qmp-error.js';
-import { MAX_NESTING_DEPTH } from '../limits.js';
+import { MAX_DEPTH } from '../limits.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -15,7 +15,7 @@ export function setMember(obj: JsonObject, key: string, value: JsonValue): void 
  * Integers beyond ±(2^53−1) become `bigint` so `size=18446744073709551615` survives exactly.
  * Throws `QmpUsageError` naming the position of the first problem.
  */
-export function parseLooseJson(text: string, maxDepth: number = MAX_NESTING_DEPTH): JsonValue {
+export function parseLooseJson(text: string, maxDepth: number = MAX_DEPTH): JsonValue {
   let pos = 0;
 
   const fail = (what: string): never => {

@@ -19,7 +19,7 @@ export interface QmpEventsOptions<N extends string, D, Ev = QmpEvent<D>> {
   /** Only events for which this returns true. */
   filter?: (event: Ev) => boolean;
   /** Events buffered while the consumer is slow; past it the oldest is dropped and counted (default {@link MAX_QUEUED_EVENTS}). */
-  maxQueued?: number;
+  maxQueuedEvents?: number;
   /** Ends the iteration. */
   signal?: AbortSignal;
 }
@@ -193,8 +193,8 @@ export class EventHub {
   }
 
   iterate(options: QmpEventsOptions<string, unknown>): QmpEventIterator<AnyEvent> {
-    const max = options.maxQueued ?? MAX_QUEUED_EVENTS;
-    if (!(max >= 1)) throw new QmpLimitError(`maxQueued must be at least 1 (got ${max})`, 'maxQueued', max);
+    const max = options.maxQueuedEvents ?? MAX_QUEUED_EVENTS;
+    if (!(max >= 1)) throw new QmpLimitError(`maxQueuedEvents must be at least 1 (got ${max})`, 'maxQueuedEvents', max);
     const sub = new Subscription(options.names, options.filter as ((e: AnyEvent) => boolean) | undefined, max);
     if (this.#ended) sub.end();
     else this.#subs.add(sub);

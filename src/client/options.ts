@@ -17,7 +17,7 @@ export interface QmpSessionOptions {
   tls?: QmpTlsOptions | true;
   /** Largest message accepted from the server, in bytes (default `MAX_MESSAGE_BYTES`, 10 MiB). */
   maxMessageBytes?: number;
-  /** Deepest nesting accepted from the server (default `MAX_NESTING_DEPTH`, 1024). */
+  /** Deepest nesting accepted from the server (default `MAX_DEPTH`, 1024). */
   maxDepth?: number;
   /**
    * Commands accepted and not yet answered (default `MAX_PENDING_COMMANDS`, 65,536); past it

@@ -1,6 +1,6 @@
 import type { QmpError } from '../errors/qmp-error.js';
 import { QmpUsageError } from '../errors/qmp-error.js';
-import { RECONNECT_BACKOFF_FACTOR, RECONNECT_INITIAL_DELAY_MS, RECONNECT_MAX_DELAY_MS } from '../limits.js';
+import { RECONNECT_FACTOR, RECONNECT_INITIAL_DELAY_MS, RECONNECT_MAX_DELAY_MS } from '../limits.js';
 import type { QmpGreeting } from '../protocol/messages.js';
 
 /** The `reconnect` option of `QmpClient.connect`: when and how often to dial again after a lost connection. */
@@ -9,7 +9,7 @@ export interface QmpReconnectOptions {
   initialDelayMs?: number;
   /** The longest wait between attempts, in ms (default `RECONNECT_MAX_DELAY_MS`, 5000). */
   maxDelayMs?: number;
-  /** The wait is multiplied by this after each failed attempt (default `RECONNECT_BACKOFF_FACTOR`, 2). */
+  /** The wait is multiplied by this after each failed attempt (default `RECONNECT_FACTOR`, 2). */
   factor?: number;
   /** Attempts before giving up; then the client is closed with the last error (default: no limit). */
   maxAttempts?: number;
@@ -42,7 +42,7 @@ export class ReconnectPolicy {
     const o = options === true ? {} : options;
     this.initialDelayMs = o.initialDelayMs ?? RECONNECT_INITIAL_DELAY_MS;
     this.maxDelayMs = o.maxDelayMs ?? Math.max(RECONNECT_MAX_DELAY_MS, this.initialDelayMs);
-    this.factor = o.factor ?? RECONNECT_BACKOFF_FACTOR;
+    this.factor = o.factor ?? RECONNECT_FACTOR;
     this.maxAttempts = o.maxAttempts ?? Number.POSITIVE_INFINITY;
     if (!(this.initialDelayMs >= 0)) throw new QmpUsageError('reconnect.initialDelayMs must be 0 or more');
     if (!(this.maxDelayMs >= this.initialDelayMs))

@@ -1,6 +1,6 @@
 import { QmpCommandError } from '../errors/qmp-command-error.js';
 import { type QmpError, QmpProtocolError } from '../errors/qmp-error.js';
-import { MAX_MESSAGE_BYTES, MAX_NESTING_DEPTH } from '../limits.js';
+import { MAX_DEPTH, MAX_MESSAGE_BYTES } from '../limits.js';
 import { isErrorReply, isEvent, isGreeting, isJsonObject, isReturn } from '../protocol/guards.js';
 import type { QmpEvent, QmpGreeting } from '../protocol/messages.js';
 import { traceAnomaly, traceIn } from '../trace/trace.js';
@@ -49,7 +49,7 @@ export class ReplyReader {
     this.#hooks = hooks;
     this.#splitter = new JsonSplitter({
       maxMessageBytes: options.maxMessageBytes ?? MAX_MESSAGE_BYTES,
-      maxDepth: options.maxDepth ?? MAX_NESTING_DEPTH,
+      maxDepth: options.maxDepth ?? MAX_DEPTH,
     });
   }
 

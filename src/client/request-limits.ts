@@ -1,5 +1,5 @@
 import { QmpLimitError } from '../errors/qmp-error.js';
-import { MAX_NESTING_DEPTH, MAX_TOKEN_BYTES, MAX_TOKEN_COUNT } from '../limits.js';
+import { MAX_DEPTH, MAX_TOKEN_BYTES, MAX_TOKENS } from '../limits.js';
 import { QNum, type QValue } from '../wire/q-value.js';
 import type { RequestLine } from './request-encoder.js';
 
@@ -16,8 +16,8 @@ export interface RequestLimits {
 /** QEMU 7.2's limits. */
 export const QEMU_REQUEST_LIMITS: RequestLimits = {
   maxTokenBytes: MAX_TOKEN_BYTES,
-  maxTokens: MAX_TOKEN_COUNT,
-  maxDepth: MAX_NESTING_DEPTH,
+  maxTokens: MAX_TOKENS,
+  maxDepth: MAX_DEPTH,
 };
 
 /** What one scan of a request line found. */

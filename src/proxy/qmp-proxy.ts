@@ -11,7 +11,7 @@ import {
   PROXY_RECONNECT_MAX_MS,
   PROXY_RECONNECT_MIN_MS,
   PROXY_RESERVED_FULL_ACCESS_CLIENTS,
-  PROXY_UPSTREAM_CONNECT_TIMEOUT_MS,
+  PROXY_UPSTREAM_TIMEOUT_MS,
 } from '../limits.js';
 import type { QmpGreeting } from '../protocol/index.js';
 import { pipelinedDispatch, type QmpCommandContext, QmpServer, type QmpServerSession } from '../server/index.js';
@@ -128,7 +128,7 @@ export class QmpProxy {
     // A session, not a QmpClient: the proxy relays JSON text (requestText) and needs to know when
     // each reply is read (onReply); it never decodes commands by type.
     const client = await QmpSession.connect(this.#options.upstream, {
-      timeoutMs: PROXY_UPSTREAM_CONNECT_TIMEOUT_MS,
+      timeoutMs: PROXY_UPSTREAM_TIMEOUT_MS,
       // Room for every client's commands at once: the per-client limit is what bounds them.
       maxPendingCommands: Math.max(MAX_PENDING_COMMANDS, this.#maxClients * (this.#maxPending + 1)),
       ...this.#options.upstreamOptions,

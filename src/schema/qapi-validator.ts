@@ -1,4 +1,4 @@
-import { MAX_NESTING_DEPTH } from '../limits.js';
+import { MAX_DEPTH } from '../limits.js';
 import { firstUnexpectedKey } from './first-unexpected-key.js';
 import { listOf, render } from './qapi-issue-text.js';
 import { defaultNumberKind, INT_RANGES, type QapiNumberKind } from './qapi-numbers.js';
@@ -155,8 +155,8 @@ export class QapiValidator {
   // ---- visiting --------------------------------------------------------------------------------
 
   #visit(typeName: QapiTypeRef, value: unknown, name: string | null): void {
-    if (this.#segments.length >= MAX_NESTING_DEPTH)
-      throw this.#issue(name, 'JSON nesting depth limit exceeded', `nested deeper than ${MAX_NESTING_DEPTH} levels`);
+    if (this.#segments.length >= MAX_DEPTH)
+      throw this.#issue(name, 'JSON nesting depth limit exceeded', `nested deeper than ${MAX_DEPTH} levels`);
     if (typeof value === 'object' && value !== null) {
       if (this.#ancestors.has(value)) throw this.#issue(name, 'Value contains itself', 'the value contains itself');
     }

@@ -3,11 +3,11 @@ import { QmpStateError, QmpUsageError } from '../errors/index.js';
 import {
   CLOSE_FLUSH_TIMEOUT_MS,
   EVENT_THROTTLE_MS,
-  MAX_NESTING_DEPTH,
+  MAX_DEPTH,
   MAX_OUTPUT_BYTES,
   MAX_QUEUED_REQUESTS,
   MAX_TOKEN_BYTES,
-  MAX_TOKEN_COUNT,
+  MAX_TOKENS,
   MAX_WAITING_CLIENTS,
 } from '../limits.js';
 import type {
@@ -91,8 +91,8 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
     );
     const parserOptions = {
       maxTokenBytes: options.maxTokenBytes ?? MAX_TOKEN_BYTES,
-      maxTokens: options.maxTokens ?? MAX_TOKEN_COUNT,
-      maxDepth: options.maxDepth ?? MAX_NESTING_DEPTH,
+      maxTokens: options.maxTokens ?? MAX_TOKENS,
+      maxDepth: options.maxDepth ?? MAX_DEPTH,
     };
     const maxQueuedRequests = options.maxQueuedRequests ?? MAX_QUEUED_REQUESTS;
     if (!Number.isInteger(maxQueuedRequests) || maxQueuedRequests < 1) {

@@ -1,10 +1,10 @@
 import { QmpLimitError, QmpProtocolError } from '../errors/qmp-error.js';
-import { MAX_NESTING_DEPTH } from '../limits.js';
+import { MAX_DEPTH } from '../limits.js';
 import type { JsonObject, JsonValue } from './json-value.js';
 
 /** Options of {@link decodeJson}. */
 export interface JsonDecodeOptions {
-  /** Deepest `{`/`[` nesting accepted (default {@link MAX_NESTING_DEPTH}, 1024). */
+  /** Deepest `{`/`[` nesting accepted (default {@link MAX_DEPTH}, 1024). */
   maxDepth?: number;
 }
 
@@ -342,7 +342,7 @@ function setMember(o: JsonObject, key: string, v: JsonValue): void {
 }
 
 /** Decodes with the lossless parser only (no `JSON.parse` fast path). */
-export function decodeJsonLossless(text: string, maxDepth: number = MAX_NESTING_DEPTH): JsonValue {
+export function decodeJsonLossless(text: string, maxDepth: number = MAX_DEPTH): JsonValue {
   return new LosslessParser(text, maxDepth).parse();
 }
 
@@ -374,5 +374,5 @@ export function decodeJsonText(text: string, maxDepth: number, checkDepth = true
 export function decodeJson(input: string | Uint8Array, options: JsonDecodeOptions = {}): JsonValue {
   const text =
     typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
-  return decodeJsonText(text, options.maxDepth ?? MAX_NESTING_DEPTH);
+  return decodeJsonText(text, options.maxDepth ?? MAX_DEPTH);
 }

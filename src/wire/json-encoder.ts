@@ -1,5 +1,5 @@
 import { QmpUsageError } from '../errors/qmp-error.js';
-import { MAX_NESTING_DEPTH } from '../limits.js';
+import { MAX_DEPTH } from '../limits.js';
 import { QNum, type QValue } from './q-value.js';
 
 /**
@@ -66,7 +66,7 @@ type Plainness = 'not-plain' | 'ascii' | 'rewrite';
  * slow to read back. Bounded by the depth limit, so a cycle costs no more than that.
  */
 function plainness(v: object, depth: number): Plainness {
-  if (depth >= MAX_NESTING_DEPTH) return 'not-plain';
+  if (depth >= MAX_DEPTH) return 'not-plain';
   let r: Plainness = 'ascii';
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
@@ -149,9 +149,9 @@ function encodeValue(v: unknown, depth: number, path: string): string | undefine
       break;
   }
   if (v === null) return 'null';
-  if (depth >= MAX_NESTING_DEPTH) {
+  if (depth >= MAX_DEPTH) {
     throw new QmpUsageError(
-      `Cannot encode ${path}: nested deeper than ${MAX_NESTING_DEPTH} levels, or a cycle (a value that contains itself)`,
+      `Cannot encode ${path}: nested deeper than ${MAX_DEPTH} levels, or a cycle (a value that contains itself)`,
     );
   }
   const obj = v as { toJSON?: unknown };
@@ -186,7 +186,7 @@ function encodeValue(v: unknown, depth: number, path: string): string | undefine
  * `toJSON()` is honoured.
  *
  * @throws QmpUsageError for a non-finite number, a top-level value JSON cannot hold (`undefined`, a
- * function, a symbol), a `Map` or `Set`, and nesting deeper than {@link MAX_NESTING_DEPTH} (which is
+ * function, a symbol), a `Map` or `Set`, and nesting deeper than {@link MAX_DEPTH} (which is
  * also how a cycle shows).
  */
 export function encodeJson(value: unknown): string {

@@ -1,6 +1,6 @@
 import { isAscii } from 'node:buffer';
 import { QmpUsageError } from '../errors/qmp-error.js';
-import { MAX_MESSAGE_BYTES, MAX_NESTING_DEPTH } from '../limits.js';
+import { MAX_DEPTH, MAX_MESSAGE_BYTES } from '../limits.js';
 import { ByteScanner, ByteStore, isSpace, type JsonSplitItem, LF, QUOTE, utf8 } from './json-byte-scanner.js';
 import { decodeJsonLossless, depthError, depthWithin, mayHoldBigInt } from './json-decoder.js';
 import type { JsonValue } from './json-value.js';
@@ -11,7 +11,7 @@ export type { JsonSplitItem } from './json-byte-scanner.js';
 export interface JsonSplitterOptions {
   /** Largest message accepted, in bytes, whitespace between messages not counted (default {@link MAX_MESSAGE_BYTES}, 10 MiB). */
   maxMessageBytes?: number;
-  /** Deepest `{`/`[` nesting accepted (default {@link MAX_NESTING_DEPTH}, 1024). */
+  /** Deepest `{`/`[` nesting accepted (default {@link MAX_DEPTH}, 1024). */
   maxDepth?: number;
 }
 
@@ -71,7 +71,7 @@ export class JsonSplitter {
   /** @throws QmpUsageError when an option is not a number >= 1. */
   constructor(options: JsonSplitterOptions = {}) {
     this.#maxBytes = optionValue('maxMessageBytes', options.maxMessageBytes, MAX_MESSAGE_BYTES);
-    this.#maxDepth = optionValue('maxDepth', options.maxDepth, MAX_NESTING_DEPTH);
+    this.#maxDepth = optionValue('maxDepth', options.maxDepth, MAX_DEPTH);
     this.#scanner = new ByteScanner(this.#maxBytes, this.#maxDepth);
   }
 

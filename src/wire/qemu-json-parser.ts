@@ -1,4 +1,4 @@
-import { MAX_NESTING_DEPTH, MAX_TOKEN_BYTES, MAX_TOKEN_COUNT } from '../limits.js';
+import { MAX_DEPTH, MAX_TOKEN_BYTES, MAX_TOKENS } from '../limits.js';
 import { QNum, type QValue } from './q-value.js';
 import { QemuParseError, qemuTokenText } from './qemu-json-string.js';
 import {
@@ -90,8 +90,8 @@ export class QemuJsonParser {
 
   constructor(options: QemuJsonParserOptions = {}) {
     this.#maxTokenBytes = options.maxTokenBytes ?? MAX_TOKEN_BYTES;
-    this.#maxTokens = options.maxTokens ?? MAX_TOKEN_COUNT;
-    this.#maxDepth = options.maxDepth ?? MAX_NESTING_DEPTH;
+    this.#maxTokens = options.maxTokens ?? MAX_TOKENS;
+    this.#maxDepth = options.maxDepth ?? MAX_DEPTH;
     this.#tokens = new QemuTokenList(this.#maxTokenBytes, this.#maxTokens);
   }
 

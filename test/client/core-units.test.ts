@@ -5,7 +5,7 @@ import { checkRequestLimits, countRequestTokens } from '../../src/client/request
 import { type PendingCall, RequestTracker } from '../../src/client/request-tracker.js';
 import { Runstate } from '../../src/client/runstate.js';
 import { QmpInternalError, QmpLimitError } from '../../src/errors/index.js';
-import { MAX_NESTING_DEPTH, MAX_TOKEN_BYTES, MAX_TOKEN_COUNT } from '../../src/limits.js';
+import { MAX_DEPTH, MAX_TOKEN_BYTES, MAX_TOKENS } from '../../src/limits.js';
 
 function call(tracker: RequestTracker, command: string, oob = false): PendingCall {
   const id = tracker.takeId();
@@ -128,21 +128,21 @@ test('countRequestTokens counts tokens, their bytes as encoded and the nesting',
 
 test('checkRequestLimits: nesting at QEMU limit passes, one more is refused', () => {
   const nest = (n: number): string => `${'['.repeat(n)}${']'.repeat(n)}`;
-  assert.equal(checkRequestLimits('x', nest(MAX_NESTING_DEPTH)), undefined);
-  const err = checkRequestLimits('x', nest(MAX_NESTING_DEPTH + 1));
-  assert.ok(err instanceof QmpLimitError && err.limit === 'maxDepth' && err.max === MAX_NESTING_DEPTH);
+  assert.equal(checkRequestLimits('x', nest(MAX_DEPTH)), undefined);
+  const err = checkRequestLimits('x', nest(MAX_DEPTH + 1));
+  assert.ok(err instanceof QmpLimitError && err.limit === 'maxDepth' && err.max === MAX_DEPTH);
   // Brackets inside a string are not nesting.
-  assert.equal(checkRequestLimits('x', `["${'['.repeat(MAX_NESTING_DEPTH * 2)}"]`), undefined);
+  assert.equal(checkRequestLimits('x', `["${'['.repeat(MAX_DEPTH * 2)}"]`), undefined);
 });
 
 test('checkRequestLimits: token count at QEMU limit passes, one more is refused', () => {
   // [[] then ,0 pairs then ]: 4 + 2n tokens; with a trailing ,[] : 7 + 2n.
-  const n = (MAX_TOKEN_COUNT - 4) / 2;
+  const n = (MAX_TOKENS - 4) / 2;
   const atLimit = `[[]${',0'.repeat(n)}]`;
-  assert.equal(countRequestTokens(atLimit).tokens, MAX_TOKEN_COUNT);
+  assert.equal(countRequestTokens(atLimit).tokens, MAX_TOKENS);
   assert.equal(checkRequestLimits('x', atLimit), undefined);
-  const onePast = `[[]${',0'.repeat((MAX_TOKEN_COUNT - 6) / 2)},[]]`;
-  assert.equal(countRequestTokens(onePast).tokens, MAX_TOKEN_COUNT + 1);
+  const onePast = `[[]${',0'.repeat((MAX_TOKENS - 6) / 2)},[]]`;
+  assert.equal(countRequestTokens(onePast).tokens, MAX_TOKENS + 1);
   const err = checkRequestLimits('x', onePast);
   assert.ok(err instanceof QmpLimitError && err.limit === 'maxTokens');
 });

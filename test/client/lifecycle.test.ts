@@ -339,7 +339,7 @@ test('maxPendingCommands: at the limit works, one past rejects and the session s
 test('events(): names filter, bounded buffer with a dropped count; waitForEvent match', async () => {
   const fake = new FakeQmp();
   const qmp = await QmpClient.connect(fake.client);
-  const it = qmp.events({ names: ['DEVICE_TRAY_MOVED'], maxQueued: 2 });
+  const it = qmp.events({ names: ['DEVICE_TRAY_MOVED'], maxQueuedEvents: 2 });
   const trayOpen = qmp.waitForEvent('DEVICE_TRAY_MOVED', { match: { 'tray-open': true }, timeoutMs: 1000 });
   const byFn = qmp.waitForEvent('DEVICE_TRAY_MOVED', { match: (e) => e.data?.id === 'cd2', timeoutMs: 1000 });
   for (const [id, open] of [

@@ -2,13 +2,7 @@
 // bytes) with QEMU's errors and recovery, and the waiting/flush limits of monitors and close().
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  CLOSE_FLUSH_TIMEOUT_MS,
-  MAX_NESTING_DEPTH,
-  MAX_OUTPUT_BYTES,
-  MAX_TOKEN_BYTES,
-  MAX_TOKEN_COUNT,
-} from '../../src/limits.js';
+import { CLOSE_FLUSH_TIMEOUT_MS, MAX_DEPTH, MAX_OUTPUT_BYTES, MAX_TOKEN_BYTES, MAX_TOKENS } from '../../src/limits.js';
 import { QmpServer, type QmpServerOptions } from '../../src/server/index.js';
 import { duplexPair, RawClient, withDeadline } from './helpers.js';
 
@@ -38,7 +32,7 @@ async function untilAfter(c: RawClient): Promise<string[]> {
 }
 
 describe('nesting depth (QEMU: 1024)', () => {
-  test(`the default is ${MAX_NESTING_DEPTH}: depth 1024 is echoed, 1025 is refused, then QEMU's cascade and recovery`, async () => {
+  test(`the default is ${MAX_DEPTH}: depth 1024 is echoed, 1025 is refused, then QEMU's cascade and recovery`, async () => {
     const { server, c } = await negotiated();
     const id = (k: number): string => `${'['.repeat(k)}${']'.repeat(k)}`;
     // The object itself is one level.
@@ -69,8 +63,8 @@ describe('nesting depth (QEMU: 1024)', () => {
 });
 
 describe('token count (QEMU: 2 Mi)', () => {
-  test(`the default is ${MAX_TOKEN_COUNT}`, () => {
-    assert.equal(MAX_TOKEN_COUNT, 2 * 1024 * 1024);
+  test(`the default is ${MAX_TOKENS}`, () => {
+    assert.equal(MAX_TOKENS, 2 * 1024 * 1024);
   });
 
   // {"execute":"query-name","id":[1,1,...]} has 2n + 9 tokens.

@@ -39,3 +39,35 @@ test('docs/limits.md lists every limit constant with its value, and only those',
   for (const name of rows.keys())
     assert.ok(name !== undefined && names.includes(name), `docs/limits.md lists unknown ${name}`);
 });
+
+// A constant and its option say the same words: the option's words (its path, and the function it
+// belongs to when the row names one) make up the constant's name, apart from words naming where the
+// limit applies (PROXY_, LAUNCH_, ...) or that it is a default.
+const SCOPE_WORDS = new Set(['PROXY', 'LAUNCH', 'CLIENT', 'TLS', 'DEFAULT', 'OPTIONS']);
+
+function words(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .split(/[._\s]+/)
+    .map((w) => w.toUpperCase())
+    .filter((w) => w !== '' && !SCOPE_WORDS.has(w));
+}
+
+test('every limit constant is named after its option', () => {
+  const text = readFileSync(resolve(ROOT, 'docs/limits.md'), 'utf8');
+  const rows = [...text.matchAll(/^\| `([A-Z_]+)` \| `[^`]*` \| ([^|]*) \|/gm)];
+  let checked = 0;
+  for (const [, constant, optionCell] of rows) {
+    const m = /^`([A-Za-z.]+)`(?: \(of `([A-Za-z.]+)(?:\(\))?`\))?/.exec(optionCell ?? '');
+    if (m === null || constant === undefined) continue;
+    const option = m[1] ?? '';
+    const context = m[2] === 'connect' ? 'connect' : '';
+    assert.deepEqual(
+      words(constant),
+      words(`${context} ${option}`),
+      `${constant} does not match its option \`${option}\``,
+    );
+    checked++;
+  }
+  assert.ok(checked >= 25, `only ${checked} rows name an option`);
+});

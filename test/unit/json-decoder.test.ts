@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { QmpLimitError, QmpProtocolError } from '../../src/errors/index.js';
-import { MAX_NESTING_DEPTH } from '../../src/limits.js';
+import { MAX_DEPTH } from '../../src/limits.js';
 import { decodeJson, decodeJsonLossless, encodeJson, type JsonValue } from '../../src/wire/index.js';
 import { goldenScenarios, lineBytes, PROJECT_ROOT } from '../helpers/golden.js';
 import { prng } from '../helpers/prng.js';
@@ -274,7 +274,7 @@ test('malformed JSON: QmpProtocolError with code QMP_ERR_JSON and an excerpt', (
 });
 
 test('maxDepth: 1024 levels decode, 1025 are a QmpLimitError, on both the fast and the lossless path', () => {
-  assert.equal(MAX_NESTING_DEPTH, 1024);
+  assert.equal(MAX_DEPTH, 1024);
   for (const inner of ['1', '12345678901234567890', 'inf']) {
     const ok = decodeJson(deep(1024, inner));
     assert.ok(Array.isArray(ok));

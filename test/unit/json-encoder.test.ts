@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { QmpUsageError } from '../../src/errors/index.js';
-import { MAX_NESTING_DEPTH } from '../../src/limits.js';
+import { MAX_DEPTH } from '../../src/limits.js';
 import { decodeJson, encodeJson, encodeMessage } from '../../src/wire/index.js';
 import { prng } from '../helpers/prng.js';
 
@@ -126,7 +126,7 @@ test('cycles are usage errors, not stack overflows', () => {
 });
 
 test('depth: 1024 levels encode, 1025 fail', () => {
-  assert.equal(MAX_NESTING_DEPTH, 1024);
+  assert.equal(MAX_DEPTH, 1024);
   const nest = (n: number, obj: boolean, inner: unknown): unknown => {
     let v = inner;
     for (let i = 0; i < n; i++) v = obj ? { v } : [v];

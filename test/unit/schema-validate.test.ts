@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_NESTING_DEPTH } from '../../src/limits.js';
+import { MAX_DEPTH } from '../../src/limits.js';
 import { defaultNumberKind, firstUnexpectedKey, loadQemu72Schema } from '../../src/schema/index.js';
 import type { QmpServerSchema } from '../../src/server/index.js';
 
@@ -140,7 +140,7 @@ test('cyclic and absurdly deep values are reported, not a crash', () => {
     return v;
   };
   assert.equal(s.validateArguments('blockdev-add', deep(200)), undefined);
-  const issue = s.validateArguments('blockdev-add', deep(MAX_NESTING_DEPTH + 1));
+  const issue = s.validateArguments('blockdev-add', deep(MAX_DEPTH + 1));
   assert.ok(issue !== undefined && /nest/.test(issue.desc), issue?.desc);
 });
 
