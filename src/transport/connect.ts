@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import { isIP, connect as netConnect, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { QmpAbortedError, QmpConnectionError, QmpTimeoutError, QmpUsageError } from '../errors/qmp-error.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../limits.js';
 import { formatAddress, parseAddress, type QmpAddress } from './address.js';
@@ -125,7 +126,7 @@ export function connectTransport(
       const tlsOpts: ConnectionOptions = options.tls === true ? {} : { ...options.tls };
       // SNI carries host names only (RFC 6066); Node warns when given an IP literal.
       const sni = isIP(addr.host) === 0 ? { servername: addr.host } : {};
-      sock = tlsConnect({ host: addr.host, port: addr.port, ...sni, ...tlsOpts });
+      sock = loadTls().connect({ host: addr.host, port: addr.port, ...sni, ...tlsOpts });
     } else sock = netConnect({ host: addr.host, port: addr.port, allowHalfOpen: true });
     const timer = setTimeout(() => {
       finish(
@@ -177,6 +178,14 @@ export function connectTransport(
     if (addr.kind === 'fd') queueMicrotask(onReady);
     else sock.once(readyEvent, onReady);
   });
+}
+
+// node:tls brings in crypto, which costs a one-shot command a tenth of its start-up: it is loaded
+// only when a TLS connection is made.
+const requireBuiltin = createRequire(import.meta.url);
+
+function loadTls(): typeof import('node:tls') {
+  return requireBuiltin('node:tls') as typeof import('node:tls');
 }
 
 function netConnectFd(fd: number): Socket {
