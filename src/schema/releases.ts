@@ -6,7 +6,7 @@ import { loadQemu72Introspection } from './load-qemu-72.js';
  * The QEMU releases whose x86_64 schema ships with the package, oldest first. `10.2` was recorded
  * from a 10.2 development build (it reports itself as 10.1.50).
  */
-export const QEMU_RELEASES = ['7.2', '8.2', '9.2', '10.0', '10.2'] as const;
+export const QEMU_RELEASES = ['6.2', '7.2', '8.2', '9.2', '10.0', '10.2'] as const;
 
 /** A release whose schema ships with the package. */
 export type QemuRelease = (typeof QEMU_RELEASES)[number];
