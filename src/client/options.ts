@@ -32,6 +32,15 @@ export interface QmpSessionOptions {
   maxQueuedRequests?: number;
   /** Default per-call deadline for `execute`, in ms (none by default). */
   commandTimeoutMs?: number;
+  /**
+   * Lets one in-band request at a time go without an `id` (default false: every request carries
+   * one). QEMU reads requests a byte per system call, so a client that mostly waits for each reply
+   * saves a fifth of a short request's cost. A reply without an id is then that request's; it is
+   * safe only when QEMU can read every request the session sends, which holds for requests made by
+   * `execute` and `request`, not for a server that could misread one (its id-less parse-error reply
+   * would be taken for the id-less request's). The proxy turns it on for its connection to QEMU.
+   */
+  idlessInBand?: boolean;
   /** How long `close()` waits for the server to close its side before destroying the socket, in ms (default `CLIENT_CLOSE_TIMEOUT_MS`, 1000). */
   closeTimeoutMs?: number;
   /**

@@ -21,19 +21,20 @@ export interface RequestSpec {
  */
 export type RequestLine = string | readonly [string, Uint8Array, string];
 
-/** The request line, id always included. */
-export function encodeRequest(spec: RequestSpec, id: number): RequestLine {
+/** The request line, with `id` unless it is undefined. */
+export function encodeRequest(spec: RequestSpec, id: number | undefined): RequestLine {
   const key = spec.oob ? 'exec-oob' : 'execute';
   if (!spec.returnText) {
     const msg: Record<string, unknown> = { [key]: spec.name };
     if (spec.args !== undefined) msg['arguments'] = spec.args;
-    msg['id'] = id;
+    if (id !== undefined) msg['id'] = id;
     return encodeMessage(msg);
   }
+  const tail = id === undefined ? '}\n' : `,"id":${id}}\n`;
   if (spec.argsText instanceof Uint8Array)
-    return [`{"${key}":${encodeJson(spec.name)},"arguments":`, spec.argsText, `,"id":${id}}\n`];
+    return [`{"${key}":${encodeJson(spec.name)},"arguments":`, spec.argsText, tail];
   const args = spec.argsText === undefined ? '' : `,"arguments":${spec.argsText}`;
-  return `{"${key}":${encodeJson(spec.name)}${args},"id":${id}}\n`;
+  return `{"${key}":${encodeJson(spec.name)}${args}${tail}`;
 }
 
 /** A rejection unless `text` is exactly one JSON object (whitespace around it aside), or undefined. */

@@ -9,7 +9,9 @@ export interface PendingCall {
   readonly command: string;
   readonly args: unknown;
   readonly oob: boolean;
-  /** The encoded request line, id included. */
+  /** Sent without an id: at most one such call is in the tracker at a time (see {@link RequestTracker}). */
+  readonly idless: boolean;
+  /** The encoded request line (without the id when {@link idless}). */
   readonly line: RequestLine;
   /** Resolve with the JSON text of `return` as the server wrote it, not the decoded value. */
   readonly returnText: boolean;
@@ -31,9 +33,15 @@ export type ReplyMatch =
 /**
  * Every command in flight, and nothing else owns any of it: ids (from an {@link IdAllocator}), the
  * calls waiting for a reply, the in-band window, and the ids of calls that were given up (timeout,
- * abort) after being written, whose late reply must be recognised and dropped. Every reply carries
- * the id of its request, so matching is by id only. The tracker never writes: {@link add} and
- * {@link match} return the calls to write next, so the reply path never calls into the send path.
+ * abort) after being written, whose late reply must be recognised and dropped. The tracker never
+ * writes: {@link add} and {@link match} return the calls to write next, so the reply path never calls
+ * into the send path.
+ *
+ * One in-band call at a time may go without an id: QEMU reads requests a byte per system call, so
+ * the id is a fifth of a short request's cost, and a client that waits for each reply (the common
+ * case, and every client behind a proxy that is not pipelining) never needs one. QEMU echoes the id
+ * of every request it could read, and the client only sends requests it can read, so a reply without
+ * an id is that one call's; every other call carries an id and is matched by it alone.
  */
 export class RequestTracker {
   readonly #ids: IdAllocator;
@@ -46,6 +54,8 @@ export class RequestTracker {
   #inBandOut = 0;
   #writtenOut = 0;
   #window = Number.POSITIVE_INFINITY;
+  /** The key of the call sent without an id, live or given up, until its reply comes. */
+  #idlessId: number | undefined;
 
   constructor(ids: IdAllocator = new IdAllocator()) {
     this.#ids = ids;
@@ -74,6 +84,11 @@ export class RequestTracker {
     this.#window = n;
   }
 
+  /** True when a call without an id is in the tracker: the next call must carry one. */
+  get idlessOut(): boolean {
+    return this.#idlessId !== undefined;
+  }
+
   /** Takes an id for a request. Give it back with {@link add} or {@link release}. */
   takeId(): number {
     return this.#ids.take();
@@ -81,12 +96,13 @@ export class RequestTracker {
 
   /** Gives back an id that was taken and never used. */
   release(id: number): void {
-    this.#ids.release(id);
+    this.#free(id);
   }
 
   /** Adds a call; returns the calls to write now (the call itself, or none when it must wait). */
   add(call: PendingCall): PendingCall[] {
     this.#calls.set(call.id, call);
+    if (call.idless) this.#idlessId = call.id;
     if (!call.oob && (this.#inBandOut >= this.#window || this.#held.length > 0)) {
       this.#held.push(call);
       return [];
@@ -104,7 +120,7 @@ export class RequestTracker {
     this.#calls.delete(call.id);
     if (!call.written) {
       this.#held.splice(this.#held.indexOf(call), 1);
-      this.#ids.release(call.id);
+      this.#free(call.id);
       return;
     }
     this.#writtenOut--;
@@ -113,32 +129,45 @@ export class RequestTracker {
 
   /** Matches a reply's id: removes its call (or late id) and frees its id and window slot. */
   match(id: unknown): ReplyMatch {
-    if (typeof id !== 'number') return { kind: 'unknown' };
+    // The id-less call's key was never sent, so no reply can name it.
+    if (typeof id !== 'number' || id === this.#idlessId) return { kind: 'unknown' };
+    return this.#settle(id);
+  }
+
+  /**
+   * Matches a reply without an id: the call sent without one, once written. Otherwise QEMU could not
+   * read one of the requests at all, which is provably the sole written request's when exactly one
+   * is outstanding; with more it could be any of theirs: `ambiguous`.
+   */
+  matchIdless(): ReplyMatch | { kind: 'ambiguous' } {
+    const idless = this.#idlessId;
+    if (idless !== undefined && (this.#late.has(idless) || this.#calls.get(idless)?.written === true))
+      return this.#settle(idless);
+    if (this.outstanding === 0) return { kind: 'unknown' };
+    if (this.outstanding > 1) return { kind: 'ambiguous' };
+    for (const id of this.#late.keys()) return this.#settle(id);
+    for (const call of this.#calls.values()) if (call.written) return this.#settle(call.id);
+    return { kind: 'unknown' };
+  }
+
+  #settle(id: number): ReplyMatch {
     const call = this.#calls.get(id);
     if (call?.written) {
       this.#calls.delete(id);
       this.#writtenOut--;
-      this.#ids.release(id);
+      this.#free(id);
       return { kind: 'call', call, write: this.#answered(call.oob) };
     }
     const oob = this.#late.get(id);
     if (oob === undefined) return { kind: 'unknown' };
     this.#late.delete(id);
-    this.#ids.release(id);
+    this.#free(id);
     return { kind: 'late', write: this.#answered(oob) };
   }
 
-  /**
-   * Matches a reply without an id. Every request carries an id, so QEMU leaves it out only when it
-   * could not read a request at all; the reply is then provably the sole written request's when
-   * exactly one is outstanding. With more, it could be any of theirs: `ambiguous`.
-   */
-  matchIdless(): ReplyMatch | { kind: 'ambiguous' } {
-    if (this.outstanding === 0) return { kind: 'unknown' };
-    if (this.outstanding > 1) return { kind: 'ambiguous' };
-    for (const id of this.#late.keys()) return this.match(id);
-    for (const call of this.#calls.values()) if (call.written) return this.match(call.id);
-    return { kind: 'unknown' };
+  #free(id: number): void {
+    if (id === this.#idlessId) this.#idlessId = undefined;
+    this.#ids.release(id);
   }
 
   /** Removes and returns every live call (the session is over). */
@@ -149,6 +178,7 @@ export class RequestTracker {
     this.#held.length = 0;
     this.#inBandOut = 0;
     this.#writtenOut = 0;
+    this.#idlessId = undefined;
     return all;
   }
 

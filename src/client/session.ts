@@ -51,6 +51,7 @@ export class QmpSession {
   readonly #maxPending: number;
   readonly #maxQueuedRequests: number;
   readonly #commandTimeoutMs: number | undefined;
+  readonly #idlessInBand: boolean;
   readonly #closeTimeoutMs: number;
   readonly #closeHandlers = new CloseHandlers(() => this.label);
   #greeting: QmpGreeting | undefined;
@@ -86,6 +87,7 @@ export class QmpSession {
     this.#maxPending = options.maxPendingCommands ?? MAX_PENDING_COMMANDS;
     this.#maxQueuedRequests = options.maxQueuedRequests ?? MAX_QUEUED_REQUESTS;
     this.#commandTimeoutMs = options.commandTimeoutMs;
+    this.#idlessInBand = options.idlessInBand === true;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? CLIENT_CLOSE_TIMEOUT_MS;
     this.#closed = new Promise((r) => {
       this.#resolveClosed = r;
@@ -300,9 +302,12 @@ export class QmpSession {
       );
     }
     const id = this.#tracker.takeId();
+    // exec-oob needs an id (QEMU refuses one without); in-band, one call at a time may go without
+    // (option idlessInBand).
+    const idless = this.#idlessInBand && !spec.oob && !this.#tracker.idlessOut;
     let line: RequestLine;
     try {
-      line = encodeRequest(spec, id);
+      line = encodeRequest(spec, idless ? undefined : id);
     } catch (err) {
       this.#tracker.release(id);
       return Promise.reject(err);
@@ -318,6 +323,7 @@ export class QmpSession {
         command: spec.name,
         args: spec.args ?? spec.argsText,
         oob: spec.oob,
+        idless,
         line,
         returnText: spec.returnText,
         onReply: options.onReply,
@@ -347,7 +353,7 @@ export class QmpSession {
       }
       const traced: Record<string, unknown> = { [spec.oob ? 'exec-oob' : 'execute']: spec.name };
       if (spec.args !== undefined) traced['arguments'] = spec.args;
-      traced['id'] = id;
+      if (!idless) traced['id'] = id;
       traceOut('client', this.label, traced);
       this.#out.push(this.#tracker.add(call));
     });

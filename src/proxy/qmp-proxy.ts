@@ -131,6 +131,9 @@ export class QmpProxy {
       timeoutMs: PROXY_UPSTREAM_TIMEOUT_MS,
       // Room for every client's commands at once: the per-client limit is what bounds them.
       maxPendingCommands: Math.max(MAX_PENDING_COMMANDS, this.#maxClients * (this.#maxPending + 1)),
+      // Every upstream request is re-encoded here, so QEMU can read each one and an id-less reply
+      // can only be the id-less request's: a client waiting for each reply then costs QEMU no id.
+      idlessInBand: true,
       ...this.#options.upstreamOptions,
     });
     if (this.#closing) {

@@ -7,14 +7,15 @@ import { Runstate } from '../../src/client/runstate.js';
 import { QmpInternalError, QmpLimitError } from '../../src/errors/index.js';
 import { MAX_DEPTH, MAX_TOKEN_BYTES, MAX_TOKENS } from '../../src/limits.js';
 
-function call(tracker: RequestTracker, command: string, oob = false): PendingCall {
+function call(tracker: RequestTracker, command: string, oob = false, idless = false): PendingCall {
   const id = tracker.takeId();
   return {
     id,
     command,
     args: undefined,
     oob,
-    line: `{"execute":"${command}","id":${id}}\n`,
+    idless,
+    line: idless ? `{"execute":"${command}"}\n` : `{"execute":"${command}","id":${id}}\n`,
     returnText: false,
     onReply: undefined,
     written: false,
@@ -115,6 +116,35 @@ test('RequestTracker: an id-less reply is the sole outstanding call, else ambigu
   t.add(c);
   t.abandon(c);
   assert.deepEqual(t.matchIdless(), { kind: 'late', write: [] });
+});
+
+test('RequestTracker: the one call sent without an id takes the id-less reply, even among others', () => {
+  const t = new RequestTracker();
+  const a = call(t, 'a', false, true);
+  t.add(a);
+  assert.equal(t.idlessOut, true, 'a second call must carry an id');
+  const b = call(t, 'b');
+  t.add(b);
+  assert.deepEqual(t.match(a.id), { kind: 'unknown' }, "the id-less call's key was never sent");
+  assert.deepEqual(t.matchIdless(), { kind: 'call', call: a, write: [] });
+  assert.equal(t.idlessOut, false);
+  assert.deepEqual(t.match(b.id), { kind: 'call', call: b, write: [] });
+  // Given up after being written, it keeps its place until its late reply comes.
+  const c = call(t, 'c', false, true);
+  t.add(c);
+  t.abandon(c);
+  assert.equal(t.idlessOut, true);
+  const d = call(t, 'd');
+  t.add(d);
+  assert.deepEqual(t.matchIdless(), { kind: 'late', write: [] });
+  assert.equal(t.idlessOut, false);
+  // Held behind a full window, it cannot have been answered: an id-less reply is then not its.
+  t.setWindow(1);
+  const e = call(t, 'e', false, true);
+  t.add(e);
+  assert.equal(e.written, false);
+  assert.deepEqual(t.matchIdless(), { kind: 'call', call: d, write: [e] }, 'd was the only written call');
+  assert.deepEqual(t.matchIdless(), { kind: 'call', call: e, write: [] }, 'written now, e takes the next one');
 });
 
 test('countRequestTokens counts tokens, their bytes as encoded and the nesting', () => {

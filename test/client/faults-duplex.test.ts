@@ -104,6 +104,27 @@ for (const [what, reply] of [
   });
 }
 
+test('idlessInBand: one in-band request goes without an id and takes the id-less reply; the others keep theirs', async () => {
+  const { fake, held } = holdingFake();
+  const qmp = await QmpClient.connect(fake.client, { oob: false, timeoutMs: LIMIT_MS, idlessInBand: true });
+  const first = qmp.executeRaw('first', { n: 1 });
+  const second = qmp.executeRaw('second', { n: 2 });
+  await deadline(fake.waitRequests(3), LIMIT_MS, 'two requests written');
+  assert.equal(held[0]?.id, undefined, 'the first request has no id');
+  assert.equal(typeof held[1]?.id, 'number', 'the second, sent while the first is out, has one');
+  // Answer in the other order: the id names the second, the id-less reply is the first's.
+  fake.reply(held[1]!, { n: 2 });
+  fake.send({ return: { n: 1 } });
+  assert.deepEqual(await deadline(Promise.all([first, second]), LIMIT_MS, 'replies'), [{ n: 1 }, { n: 2 }]);
+  const third = qmp.executeRaw('third');
+  await deadline(fake.waitRequests(4), LIMIT_MS, 'third written');
+  assert.equal(held[2]?.id, undefined, 'with nothing out, the next request goes without an id again');
+  fake.send({ return: { n: 3 } });
+  assert.deepEqual(await deadline(third, LIMIT_MS, 'third'), { n: 3 });
+  assert.equal(qmp.state, 'ready');
+  await qmp.close();
+});
+
 test('replies with ids nobody is waiting for are dropped; the waiting and later calls get their own replies', async () => {
   const { fake, held } = holdingFake();
   const qmp = await QmpClient.connect(fake.client, { oob: false, timeoutMs: LIMIT_MS });
