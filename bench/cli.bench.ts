@@ -23,7 +23,8 @@ s.on('data', (d) => {
 });
 `;
 
-const QMPKIT = resolve(import.meta.dirname, '../src/cli/qmpkit.js');
+// What a user's `qmpkit` runs: the bundle package.json's bin names.
+const QMPKIT = resolve(import.meta.dirname, '../src/bin/qmpkit.js');
 
 /** Runs one process to its end; resolves with its wall time in ns, checking what it printed. */
 function timed(args: readonly string[]): Promise<number> {

@@ -2,8 +2,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
-export const QMPKIT = resolve(import.meta.dirname, '../../../src/cli/qmpkit.js');
-export const QMP_SHELL = resolve(import.meta.dirname, '../../../src/cli/qmp-shell.js');
+// The bundled programs package.json's bin names: what a user's `qmpkit` and `qmp-shell` run.
+export const QMPKIT = resolve(import.meta.dirname, '../../../src/bin/qmpkit.js');
+export const QMP_SHELL = resolve(import.meta.dirname, '../../../src/bin/qmp-shell.js');
 
 export interface CliResult {
   code: number | null;
