@@ -111,13 +111,13 @@ describe('the simulator as any bundled release', { concurrency: false }, () => {
     const q72 = await QmpClient.connect(await start(undefined, 'r72'));
     const q10 = await QmpClient.connect(await start('10.0', 'r10'));
     try {
-      // x-query-rdma: in 7.2, gone by 10.0 (not modelled: 7.2 says so).
+      // x-query-rdma: in 7.2, gone by 9.2 (not modelled: 7.2 says so).
       assert.equal(await refusal(q10, 'x-query-rdma'), 'CommandNotFound: The command x-query-rdma has not been found');
       assert.equal(
         await refusal(q72, 'x-query-rdma'),
         'GenericError: The simulated QEMU (qmpkit sim) does not implement x-query-rdma',
       );
-      // query-audiodevs: new since 8.0.
+      // query-audiodevs: added by 8.2.
       assert.equal(
         await refusal(q72, 'query-audiodevs'),
         'CommandNotFound: The command query-audiodevs has not been found',
@@ -126,7 +126,7 @@ describe('the simulator as any bundled release', { concurrency: false }, () => {
         await refusal(q10, 'query-audiodevs'),
         'GenericError: The simulated QEMU (qmpkit sim) does not implement query-audiodevs',
       );
-      // query-machines' compat-props argument is new since 9.1.
+      // query-machines' compat-props argument: added by 9.2.
       assert.equal(
         await refusal(q72, 'query-machines', { 'compat-props': true }),
         "GenericError: Parameter 'compat-props' is unexpected",
@@ -137,7 +137,7 @@ describe('the simulator as any bundled release', { concurrency: false }, () => {
         await refusal(q10, 'query-machines', { 'compat-props': 1 }),
         "GenericError: Invalid parameter type for 'compat-props', expected: boolean",
       );
-      // query-status lost `singlestep` in 8.2.
+      // query-status lost `singlestep` by 9.2.
       assert.deepEqual(await q72.executeRaw('query-status', {}), {
         status: 'running',
         singlestep: false,
