@@ -188,6 +188,16 @@ describe('the simulator as any bundled release', { concurrency: false }, () => {
     );
   });
 
+  test('qmpkit start --qemu-version 10.0 (npm start): the shell on the simulated 10.0', async () => {
+    const r = await qmpkit(['start', '--qemu-version', '10.0'], { input: 'query-version\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Connected to QEMU 10\.0\.2\n/);
+    assert.match(r.stdout, /\{"return": \{"qemu": \{"micro": 2, "minor": 0, "major": 10\}, "package": "Debian /);
+    const bad = await qmpkit(['start', '--qemu-version', '6.1']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--qemu-version 6\.1: not a bundled release/);
+  });
+
   test('qmpkit sim --qemu-version 9.2 on stdio', async () => {
     const r = await qmpkit(['sim', '--qemu-version', '9.2', '-qmp', 'stdio'], {
       input: '{"execute": "qmp_capabilities"}\n{"execute": "query-version"}\n{"execute": "quit"}\n',

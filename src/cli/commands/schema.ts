@@ -37,7 +37,7 @@ when a client written for A could use what was removed or changed incompatibly (
 options:
   -h, --help              show this help and exit
       --json              diff: print {"from", "to", "breaking", "changes": [...]} as JSON
-      --qemu-binary PATH  diff: start PATH as B (or as A and B when it is the only source)
+      --qemu-binary PATH  diff: start PATH as B (A is the one source given)
       --qemu SOURCE       show: the schema to describe (default ${SHOW_DEFAULT_RELEASE})
       --timeout-ms MS     deadline to connect to a monitor (default ${DEFAULT_CONNECT_TIMEOUT_MS}) or start
                           a binary (default ${LAUNCH_START_TIMEOUT_MS})
