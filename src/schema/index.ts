@@ -49,3 +49,11 @@ export {
   type QemuRelease,
   type RecordedVersion,
 } from './releases.js';
+export {
+  diffSchemas,
+  type SchemaChange,
+  type SchemaChangeEntity,
+  type SchemaChangeKind,
+  type SchemaDiff,
+} from './schema-diff.js';
+export { pairTypes, type QapiTypePair, typeKind } from './schema-diff-pairs.js';

@@ -1,4 +1,4 @@
-// simulator/: a simulated QEMU 7.2 x86_64 on the server framework: QEMU's command line (-qmp, -mon,
+// simulator/: a simulated QEMU x86_64 (7.2, or another bundled release) on the server framework: QEMU's command line (-qmp, -mon,
 // -chardev, -readconfig, -drive, -device ...), run states, block devices with trays and media,
 // devices and QOM, objects, an HMP subset, migration parameters. Imports server, transport,
 // protocol, wire, schema, errors, limits, trace and qapi types; never client, proxy, launcher or cli.
@@ -13,3 +13,4 @@ export {
   type SimDriveConfig,
   type SimMonitorConfig,
 } from './sim-config.js';
+export { DEFAULT_SIM_RELEASE, fitToSchema, loadSimRelease, type SimRelease } from './sim-release.js';

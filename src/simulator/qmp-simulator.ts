@@ -1,6 +1,6 @@
 import { QmpCommandError } from '../errors/qmp-command-error.js';
 import { QmpUsageError } from '../errors/qmp-error.js';
-import { loadQemu72Schema, type QapiSchema } from '../schema/index.js';
+import type { QapiSchema, QemuRelease } from '../schema/index.js';
 import { type QmpMonitor, QmpServer } from '../server/index.js';
 import { RawJson } from '../wire/q-value.js';
 import { SimRunStateMachine } from './run-state.js';
@@ -13,6 +13,7 @@ import { DEFAULT_MIGRATION_PARAMETERS, registerMiscCommands } from './sim-comman
 import { registerQdevCommands } from './sim-commands-qdev.js';
 import { parseSimArgs, type SimConfig } from './sim-config.js';
 import { SimDevices } from './sim-devices.js';
+import { DEFAULT_SIM_RELEASE, fitToSchema, loadSimRelease, type SimRelease } from './sim-release.js';
 
 /** Options of {@link QmpSimulator.start}. */
 export interface SimulatorOptions {
@@ -24,6 +25,13 @@ export interface SimulatorOptions {
   onExit?: (reason: string) => void;
   /** Where `QEMU waiting for connection on: ...` goes (default process.stderr). */
   stderr?: NodeJS.WritableStream;
+  /**
+   * The QEMU release to play (default `'7.2'`): its greeting and `query-version` (the recorded ones,
+   * unless `-sim-version`/`-sim-package` say otherwise), `query-qmp-schema`, `query-commands`, which
+   * commands exist and how their arguments are checked. Any other name than `QEMU_RELEASES` is a
+   * `QmpUsageError`.
+   */
+  qemuVersion?: QemuRelease;
 }
 
 /** What `injectIoError` takes: like QEMU's BLOCK_IO_ERROR. */
@@ -38,13 +46,15 @@ export interface SimIoError {
 }
 
 /**
- * A simulated QEMU 7.2 x86_64 on the QMP server framework: run states, block devices with trays and
+ * A simulated QEMU x86_64 (7.2 unless `qemuVersion` names another bundled release) on the QMP server framework: run states, block devices with trays and
  * media, devices and QOM, objects, an HMP subset, migration parameters, and QEMU's exact replies.
  */
 export class QmpSimulator {
   readonly config: SimConfig;
   readonly server: QmpServer;
   readonly schema: QapiSchema;
+  /** The QEMU release played. */
+  readonly release: SimRelease;
   readonly block: SimBlock;
   readonly devices: SimDevices;
   readonly runstate: SimRunStateMachine;
@@ -62,7 +72,15 @@ export class QmpSimulator {
     this.exited = new Promise((r) => {
       this.#resolveExit = r;
     });
-    this.schema = loadQemu72Schema();
+    this.release = loadSimRelease(options.qemuVersion ?? DEFAULT_SIM_RELEASE);
+    this.schema = this.release.schema;
+    if (options.qemuVersion !== undefined) {
+      const argv = options.argv ?? [];
+      const v = this.release.version;
+      if (!argv.includes('-sim-version'))
+        config.version = { major: v.qemu.major, minor: v.qemu.minor, micro: v.qemu.micro };
+      if (!argv.includes('-sim-package')) config.package = v.package;
+    }
     this.server = new QmpServer({
       version: { qemu: config.version, package: config.package },
       schema: this.schema,
@@ -256,13 +274,19 @@ export class QmpSimulator {
     const s = this.server;
     const schema = this.schema;
     const c = this.config;
+    // Handlers are written once for every release: a command the release lacks stays unregistered
+    // (QEMU's CommandNotFound), and results lose members the release does not have.
+    const fit = this.release.name !== DEFAULT_SIM_RELEASE;
     const reg: SimRegister = (name, fn, options = {}) => {
-      const retType = schema.command(name)?.retType;
+      const command = schema.command(name);
+      if (command === undefined) return;
+      const retType = command.retType;
       s.register(
         name,
         async (args, ctx) => {
           const r = await fn(args as SimArgs, ctx);
-          return (r instanceof RawJson ? r : orderBySchema(schema, retType, r ?? {})) as never;
+          if (r instanceof RawJson) return r as never;
+          return orderBySchema(schema, retType, fit ? fitToSchema(schema, retType, r ?? {}) : (r ?? {})) as never;
         },
         options,
       );
@@ -279,6 +303,7 @@ export class QmpSimulator {
 
     const sim: SimMachine = {
       config: c,
+      release: this.release,
       server: s,
       block: this.block,
       devices: this.devices,

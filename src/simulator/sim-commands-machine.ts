@@ -1,27 +1,14 @@
 // Handlers for QEMU's machine, run-state, control and chardev queries and commands (qapi/machine.json,
 // run-state.json, control.json, introspect.json, char.json).
-import { readFileSync } from 'node:fs';
 import { QmpCommandError } from '../errors/qmp-command-error.js';
-import { RawJson } from '../wire/q-value.js';
 import type { SimMachine, SimRegister } from './sim-commands.js';
-
-const ROOT = new URL('../../../', import.meta.url);
-
-/** The `return` array of a data file holding a QMP reply (`{"return": [...]}`), as raw text. */
-function replyArrayText(file: string): string {
-  const text = readFileSync(new URL(`data/${file}`, ROOT), 'utf8').trim();
-  const m = /^\{"return": ([\s\S]*)\}$/.exec(text);
-  return m?.[1] ?? text;
-}
 
 /** Registers the machine, run-state and control commands. */
 export function registerMachineCommands(reg: SimRegister, sim: SimMachine): void {
   const c = sim.config;
-  const schemaText = new RawJson(replyArrayText('qmp-schema-7.2.json'));
-  const commandsText = new RawJson(replyArrayText('query-commands-7.2.json'));
   reg('query-version', () => ({ qemu: { ...c.version }, package: c.package }));
-  reg('query-commands', () => commandsText);
-  reg('query-qmp-schema', () => schemaText);
+  reg('query-commands', () => sim.release.commandsReply());
+  reg('query-qmp-schema', () => sim.release.schemaReply());
   reg('query-name', () => (c.name === undefined ? {} : { name: c.name }));
   reg('query-uuid', () => ({ UUID: c.uuid ?? '00000000-0000-0000-0000-000000000000' }));
   reg('query-kvm', () => ({ enabled: false, present: true }));

@@ -6,11 +6,12 @@ import type { SimRunStateMachine } from './run-state.js';
 import type { SimBlock } from './sim-block.js';
 import type { SimConfig } from './sim-config.js';
 import type { SimDevices } from './sim-devices.js';
+import type { SimRelease } from './sim-release.js';
 
 /** A command's arguments, as the server checked them against the schema. */
 export type SimArgs = Record<string, unknown>;
 
-/** Registers a handler for a command of the 7.2 schema. */
+/** Registers a handler for a command (nothing happens when the release played lacks it). */
 export type SimRegister = (
   name: string,
   fn: (args: SimArgs, ctx: QmpCommandContext) => unknown,
@@ -20,6 +21,8 @@ export type SimRegister = (
 /** The simulated machine as its command handlers see it. */
 export interface SimMachine {
   readonly config: SimConfig;
+  /** The QEMU release played: its schema and recorded replies. */
+  readonly release: SimRelease;
   readonly server: QmpServer;
   readonly block: SimBlock;
   readonly devices: SimDevices;

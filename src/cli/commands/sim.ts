@@ -1,11 +1,12 @@
 import { QmpError } from '../../errors/index.js';
+import { isQemuRelease, QEMU_RELEASES, type QemuRelease } from '../../schema/index.js';
 import { parseSimArgs, type SimConfig, startSimulator } from '../../simulator/index.js';
 import type { CliIo } from '../cli-io.js';
 import { EXIT_CODES, exitCodeFor } from '../exit-codes.js';
 
-const HELP = `usage: qmpkit sim [QEMU options]
+const HELP = `usage: qmpkit sim [--qemu-version X.Y] [QEMU options]
 
-A simulated QEMU 7.2 x86_64 that speaks QMP exactly as QEMU does, for trying QMP and testing QMP
+A simulated QEMU x86_64 that speaks QMP exactly as QEMU does, for trying QMP and testing QMP
 tools without a VM. Its command line is QEMU's own:
 
   -qmp ADDR                 a QMP monitor (repeatable): unix:PATH,server=on,wait=off,
@@ -19,6 +20,8 @@ tools without a VM. Its command line is QEMU's own:
   -drive if=none|ide,id=ID,media=cdrom|disk[,file=F,format=raw,readonly=on]
   -device ide-cd|ide-hd|scsi-cd|e1000|virtio-net-pci|qemu-xhci|usb-kbd|...,id=ID[,drive=ID,bus=BUS]
 Simulator-only options:
+  --qemu-version X.Y        the QEMU release to play: ${QEMU_RELEASES.join(', ')} (default 7.2): its
+                            version, schema, query-commands; commands it lacks are not found
   -sim-version X.Y.Z        version to report (default 7.2.22)
   -sim-package STR          package string to report (default "")
   -sim-guest                a cooperating guest: acknowledges PCI unplug, shuts down on system_powerdown
@@ -36,9 +39,26 @@ export async function runSim(argv: readonly string[], io: CliIo): Promise<number
     io.stdout.write(HELP);
     return EXIT_CODES.ok;
   }
+  let qemuVersion: QemuRelease | undefined;
+  const qemuArgv: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a !== '--qemu-version' && !a.startsWith('--qemu-version=')) {
+      qemuArgv.push(a);
+      continue;
+    }
+    const v = a === '--qemu-version' ? argv[++i] : a.slice('--qemu-version='.length);
+    if (v === undefined || !isQemuRelease(v)) {
+      io.stderr.write(
+        `qmpkit sim: --qemu-version ${v ?? ''}: not a bundled release (the simulator plays ${QEMU_RELEASES.join(', ')})\n`,
+      );
+      return EXIT_CODES.usage;
+    }
+    qemuVersion = v;
+  }
   let config: SimConfig;
   try {
-    config = parseSimArgs(argv);
+    config = parseSimArgs(qemuArgv);
   } catch (err) {
     io.stderr.write(`qmpkit sim: ${err instanceof Error ? err.message : String(err)}\n`);
     return err instanceof QmpError && err.code === 'QMP_ERR_USAGE' ? EXIT_CODES.usage : exitCodeFor(err);
@@ -51,7 +71,11 @@ export async function runSim(argv: readonly string[], io: CliIo): Promise<number
   }
   let sim: Awaited<ReturnType<typeof startSimulator>>;
   try {
-    sim = await startSimulator({ argv, stderr: io.stderr });
+    sim = await startSimulator({
+      argv: qemuArgv,
+      stderr: io.stderr,
+      ...(qemuVersion === undefined ? {} : { qemuVersion }),
+    });
   } catch (err) {
     io.stderr.write(`qmpkit sim: ${err instanceof Error ? err.message : String(err)}\n`);
     return err instanceof QmpError && err.code === 'QMP_ERR_USAGE' ? EXIT_CODES.usage : exitCodeFor(err);

@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { QmpUsageError } from '../../errors/qmp-error.js';
+import { isQemuRelease, QEMU_RELEASES } from '../../schema/index.js';
 import { type QmpSimulator, startSimulator } from '../../simulator/index.js';
 import { type ParsedArgv, parseArgv } from '../argv.js';
 import type { CliIo } from '../cli-io.js';
@@ -20,6 +22,7 @@ With ADDRESS: opens the shell on that QEMU instead (npm start -- /tmp/qmp.sock).
 
 options:
   -h, --help              show this help and exit
+      --qemu-version X.Y  the QEMU release the simulator plays: ${QEMU_RELEASES.join(', ')} (default 7.2)
 ${SHELL_OPTIONS_HELP}
 
 Exit status: as the shell (0 on Ctrl-D; 3 when the connection is lost).
@@ -29,7 +32,12 @@ Exit status: as the shell (0 on Ctrl-D; 3 when the connection is lost).
 export async function runStart(argv: readonly string[], io: CliIo): Promise<number> {
   let p: ParsedArgv;
   try {
-    p = parseArgv(argv, SHELL_OPTIONS, { command: 'qmpkit start' });
+    p = parseArgv(argv, { ...SHELL_OPTIONS, 'qemu-version': { type: 'string' } }, { command: 'qmpkit start' });
+    const v = p.string('qemu-version');
+    if (v !== undefined && !isQemuRelease(v))
+      throw new QmpUsageError(
+        `qmpkit start: --qemu-version ${v}: not a bundled release (the simulator plays ${QEMU_RELEASES.join(', ')})`,
+      );
   } catch (err) {
     io.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     return exitCodeFor(err);
@@ -43,7 +51,12 @@ export async function runStart(argv: readonly string[], io: CliIo): Promise<numb
     io.stderr.write(`qmpkit start: unexpected argument '${extra}' (see 'qmpkit start --help')\n`);
     return EXIT_CODES.usage;
   }
+  const qemuVersion = p.string('qemu-version');
   if (address !== undefined) {
+    if (qemuVersion !== undefined) {
+      io.stderr.write('qmpkit start: --qemu-version is for the simulator, not for ADDRESS\n');
+      return EXIT_CODES.usage;
+    }
     return new ShellRepl({
       ...shellReplOptions(p, io, address, () => connectQmp(address)),
       reconnect: false,
@@ -57,6 +70,7 @@ export async function runStart(argv: readonly string[], io: CliIo): Promise<numb
     sim = await startSimulator({
       qmp: [`unix:${socket},server=on,wait=off`, `unix:${spare},server=on,wait=off`],
       stderr: io.stderr,
+      ...(qemuVersion !== undefined && isQemuRelease(qemuVersion) ? { qemuVersion } : {}),
     });
     io.stderr.write(`Simulated QEMU on unix:${socket} (this shell)\n`);
     io.stderr.write(`A second monitor for another terminal: npx qmp-shell ${spare}\n`);
