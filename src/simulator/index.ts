@@ -13,3 +13,6 @@ export {
   type SimDriveConfig,
   type SimMonitorConfig,
 } from './sim-config.js';
+export { parseFaultSpec, type SimFaultSpec, SimFaults } from './sim-faults.js';
+export { type SimJob, type SimJobStatus, SimJobs, type SimJobType } from './sim-jobs.js';
+export { MIGRATION_CAPABILITIES } from './sim-migration.js';

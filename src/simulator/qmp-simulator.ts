@@ -8,11 +8,17 @@ import { orderBySchema } from './schema-order.js';
 import { SimBlock, type SimBlockBackend } from './sim-block.js';
 import type { SimArgs, SimMachine, SimRegister } from './sim-commands.js';
 import { registerBlockCommands } from './sim-commands-block.js';
+import { registerJobCommands } from './sim-commands-jobs.js';
 import { registerMachineCommands } from './sim-commands-machine.js';
 import { DEFAULT_MIGRATION_PARAMETERS, registerMiscCommands } from './sim-commands-misc.js';
 import { registerQdevCommands } from './sim-commands-qdev.js';
 import { parseSimArgs, type SimConfig } from './sim-config.js';
 import { SimDevices } from './sim-devices.js';
+import { SimFaults, type SimIoError } from './sim-faults.js';
+import { SimJobs } from './sim-jobs.js';
+import { registerMigrationCommands, SimMigration } from './sim-migration.js';
+
+export type { SimIoError } from './sim-faults.js';
 
 /** Options of {@link QmpSimulator.start}. */
 export interface SimulatorOptions {
@@ -24,17 +30,6 @@ export interface SimulatorOptions {
   onExit?: (reason: string) => void;
   /** Where `QEMU waiting for connection on: ...` goes (default process.stderr). */
   stderr?: NodeJS.WritableStream;
-}
-
-/** What `injectIoError` takes: like QEMU's BLOCK_IO_ERROR. */
-export interface SimIoError {
-  /** Backend name (`device`) of the drive. */
-  device: string;
-  operation?: 'read' | 'write';
-  /** What the drive's error policy does: `stop` pauses the VM (run state `io-error`). */
-  action?: 'ignore' | 'report' | 'stop';
-  nospace?: boolean;
-  reason?: string;
 }
 
 /**
@@ -49,6 +44,12 @@ export class QmpSimulator {
   readonly devices: SimDevices;
   readonly runstate: SimRunStateMachine;
   readonly monitors: QmpMonitor[] = [];
+  /** Block jobs (mirror, backup, commit, stream) and their job-* verbs. */
+  readonly jobs: SimJobs;
+  /** Fault injection for tests: I/O errors, failing jobs and migrations, crashes, slow commands. */
+  readonly faults: SimFaults;
+  #migrationState!: SimMigration;
+  readonly #handlers = new Map<string, (args: SimArgs, ctx: Parameters<Parameters<SimRegister>[1]>[1]) => unknown>();
   readonly #migration: Record<string, unknown> = { ...DEFAULT_MIGRATION_PARAMETERS };
   readonly #onExit: ((reason: string) => void) | undefined;
   #exited = false;
@@ -70,8 +71,26 @@ export class QmpSimulator {
     this.block = new SimBlock((event, data) => this.emit(event, data));
     this.devices = new SimDevices(config.machine);
     this.runstate = new SimRunStateMachine('prelaunch');
+    this.jobs = new SimJobs((event, data) => this.emit(event, data));
     this.#buildMachine();
     this.#register();
+    this.faults = new SimFaults({
+      ioError: (e) => this.injectIoError(e),
+      failNextJob: (error) => {
+        this.jobs.failNext = error;
+      },
+      failNextMigration: (error) => {
+        this.#migrationState.failNext = error;
+      },
+      crash: () => {
+        void this.server.close().then(() => this.#exit('crashed'));
+      },
+      wrapCommand: (name, wrap) => {
+        const original = this.#handlers.get(name);
+        if (!original) throw new QmpUsageError(`the simulator has no command '${name}'`);
+        this.server.register(name, (args, ctx) => wrap(async () => original(args as SimArgs, ctx)) as never);
+      },
+    });
   }
 
   /** Starts a simulated QEMU: parses the command line, builds the machine, opens its monitors. */
@@ -96,6 +115,7 @@ export class QmpSimulator {
     }
     // Like QEMU: the machine starts running once it is ready, unless -S.
     if (!config.paused) sim.runstate.set('running');
+    for (const f of config.faults) sim.faults.apply(f);
     return sim;
   }
 
@@ -134,6 +154,9 @@ export class QmpSimulator {
 
   /** Closes every monitor and connection. */
   async close(): Promise<void> {
+    this.faults.close();
+    this.jobs.close();
+    this.#migrationState.close();
     await this.server.close();
     this.#exit('closed');
   }
@@ -258,14 +281,12 @@ export class QmpSimulator {
     const c = this.config;
     const reg: SimRegister = (name, fn, options = {}) => {
       const retType = schema.command(name)?.retType;
-      s.register(
-        name,
-        async (args, ctx) => {
-          const r = await fn(args as SimArgs, ctx);
-          return (r instanceof RawJson ? r : orderBySchema(schema, retType, r ?? {})) as never;
-        },
-        options,
-      );
+      const handler = async (args: SimArgs, ctx: Parameters<typeof fn>[1]): Promise<unknown> => {
+        const r = await fn(args, ctx);
+        return r instanceof RawJson ? r : orderBySchema(schema, retType, r ?? {});
+      };
+      this.#handlers.set(name, handler);
+      s.register(name, (args, ctx) => handler(args as SimArgs, ctx) as never, options);
     };
 
     // Commands of the 7.2 schema the simulator does not model answer with an error naming that,
@@ -298,6 +319,9 @@ export class QmpSimulator {
     registerBlockCommands(reg, sim);
     registerQdevCommands(reg, sim);
     registerMiscCommands(reg, sim);
+    registerJobCommands(reg, sim, this.jobs);
+    this.#migrationState = new SimMigration(sim);
+    registerMigrationCommands(reg, sim, this.#migrationState);
 
     if (c.debugCommands) {
       // Not in QEMU: lets tool tests trigger BLOCK_IO_ERROR over QMP. Registered only on request.
