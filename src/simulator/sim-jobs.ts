@@ -242,7 +242,8 @@ export class SimJobs {
   }
 
   #fail(job: SimJob, error: string): void {
-    this.#blockEvent('BLOCK_JOB_ERROR', job);
+    // As with on-source-error=report: the job stops on its first failed read.
+    this.#emit('BLOCK_JOB_ERROR', { device: job.id, operation: 'read', action: 'report' });
     this.#abort(job, error);
   }
 
