@@ -90,7 +90,8 @@ export class SimFaults {
   slowCommand(command: string, ms: number): void {
     if (!(ms >= 0)) throw new QmpUsageError(`slowCommand: ms must be a non-negative number (got ${ms})`);
     this.#hooks.wrapCommand(command, async (original) => {
-      await new Promise<void>((resolve) => setTimeout(resolve, ms));
+      // Unref'd: a slow command must not keep a closing simulator's process alive.
+      await new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
       return original();
     });
   }
