@@ -30,6 +30,8 @@ export function exitCodeFor(error: unknown): ExitCode {
   switch (error.code) {
     case 'QMP_ERR_COMMAND':
     case 'QMP_ERR_VALIDATION':
+    case 'QMP_ERR_JOB':
+    case 'QMP_ERR_MIGRATION':
       return EXIT_CODES.qmpError;
     case 'QMP_ERR_USAGE':
       return EXIT_CODES.usage;

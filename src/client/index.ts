@@ -13,10 +13,18 @@ export {
   type QmpWaitOptions,
 } from './event-hub.js';
 export { LISTENER_ERROR_CHANNEL, type QmpListenerErrorMessage } from './listener-errors.js';
+export { migrate, type QmpMigrateOptions, type QmpWaitMigrationOptions, waitMigration } from './migrate.js';
 export type { QmpClientOptions, QmpExecuteOptions, QmpRequestOptions, QmpSessionOptions } from './options.js';
 export { QmpClient } from './qmp-client.js';
 export { type QmpAcceptOptions, QmpListener, type QmpListenerOptions } from './qmp-listener.js';
 export type { QmpReconnectEvent, QmpReconnectOptions } from './reconnect-policy.js';
 export { checkValueLimits } from './request-limits.js';
+export {
+  type QmpJobResult,
+  type QmpJobStatus,
+  type QmpWaitJobOptions,
+  runJob,
+  waitJob,
+} from './run-job.js';
 export type { QmpRunstate } from './runstate.js';
 export { QmpSession } from './session.js';

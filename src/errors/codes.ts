@@ -18,6 +18,9 @@ export const QMP_ERROR_CODES = {
   QMP_ERR_USAGE: 'The API or a command line was used wrongly: bad address, bad option, bad argument.',
   QMP_ERR_VALIDATION: 'Arguments do not match the QAPI schema (checked before sending, or by the server).',
   QMP_ERR_SCHEMA: 'A QAPI schema (introspection or source files) could not be read.',
+  QMP_ERR_JOB:
+    "A QEMU job (block job, blockdev-create, ...) failed or was cancelled; `jobError` is the job's own error text.",
+  QMP_ERR_MIGRATION: "An outgoing migration ended as failed or cancelled; `errorDesc` is QEMU's own text when given.",
   QMP_ERR_LAUNCH: 'QEMU could not be started or exited early; the error carries its exit status and stderr tail.',
   QMP_ERR_INTERNAL:
     'A bug in qmpkit: an internal invariant broke (e.g. an impossible runstate transition). Please report it.',

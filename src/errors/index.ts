@@ -16,3 +16,4 @@ export {
   QmpUsageError,
   QmpValidationError,
 } from './qmp-error.js';
+export { QmpJobError, QmpMigrationError } from './qmp-job-error.js';

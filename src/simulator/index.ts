@@ -13,4 +13,7 @@ export {
   type SimDriveConfig,
   type SimMonitorConfig,
 } from './sim-config.js';
+export { parseFaultSpec, type SimFaultSpec, SimFaults } from './sim-faults.js';
+export { type SimJob, type SimJobStatus, SimJobs, type SimJobType } from './sim-jobs.js';
+export { MIGRATION_CAPABILITIES } from './sim-migration.js';
 export { DEFAULT_SIM_RELEASE, fitToSchema, loadSimRelease, type SimRelease } from './sim-release.js';

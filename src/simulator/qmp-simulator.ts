@@ -8,12 +8,18 @@ import { orderBySchema } from './schema-order.js';
 import { SimBlock, type SimBlockBackend } from './sim-block.js';
 import type { SimArgs, SimMachine, SimRegister } from './sim-commands.js';
 import { registerBlockCommands } from './sim-commands-block.js';
+import { registerJobCommands } from './sim-commands-jobs.js';
 import { registerMachineCommands } from './sim-commands-machine.js';
 import { DEFAULT_MIGRATION_PARAMETERS, registerMiscCommands } from './sim-commands-misc.js';
 import { registerQdevCommands } from './sim-commands-qdev.js';
 import { parseSimArgs, type SimConfig } from './sim-config.js';
 import { SimDevices } from './sim-devices.js';
+import { SimFaults, type SimIoError } from './sim-faults.js';
+import { SimJobs } from './sim-jobs.js';
+import { registerMigrationCommands, SimMigration } from './sim-migration.js';
 import { DEFAULT_SIM_RELEASE, fitToSchema, loadSimRelease, type SimRelease } from './sim-release.js';
+
+export type { SimIoError } from './sim-faults.js';
 
 /** Options of {@link QmpSimulator.start}. */
 export interface SimulatorOptions {
@@ -34,17 +40,6 @@ export interface SimulatorOptions {
   qemuVersion?: QemuRelease;
 }
 
-/** What `injectIoError` takes: like QEMU's BLOCK_IO_ERROR. */
-export interface SimIoError {
-  /** Backend name (`device`) of the drive. */
-  device: string;
-  operation?: 'read' | 'write';
-  /** What the drive's error policy does: `stop` pauses the VM (run state `io-error`). */
-  action?: 'ignore' | 'report' | 'stop';
-  nospace?: boolean;
-  reason?: string;
-}
-
 /**
  * A simulated QEMU x86_64 (7.2 unless `qemuVersion` names another bundled release) on the QMP server framework: run states, block devices with trays and
  * media, devices and QOM, objects, an HMP subset, migration parameters, and QEMU's exact replies.
@@ -59,6 +54,12 @@ export class QmpSimulator {
   readonly devices: SimDevices;
   readonly runstate: SimRunStateMachine;
   readonly monitors: QmpMonitor[] = [];
+  /** Block jobs (mirror, backup, commit, stream) and their job-* verbs. */
+  readonly jobs: SimJobs;
+  /** Fault injection for tests: I/O errors, failing jobs and migrations, crashes, slow commands. */
+  readonly faults: SimFaults;
+  #migrationState!: SimMigration;
+  readonly #handlers = new Map<string, (args: SimArgs, ctx: Parameters<Parameters<SimRegister>[1]>[1]) => unknown>();
   readonly #migration: Record<string, unknown> = { ...DEFAULT_MIGRATION_PARAMETERS };
   readonly #onExit: ((reason: string) => void) | undefined;
   #exited = false;
@@ -88,8 +89,26 @@ export class QmpSimulator {
     this.block = new SimBlock((event, data) => this.emit(event, data));
     this.devices = new SimDevices(config.machine);
     this.runstate = new SimRunStateMachine('prelaunch');
+    this.jobs = new SimJobs((event, data) => this.emit(event, data));
     this.#buildMachine();
     this.#register();
+    this.faults = new SimFaults({
+      ioError: (e) => this.injectIoError(e),
+      failNextJob: (error) => {
+        this.jobs.failNext = error;
+      },
+      failNextMigration: (error) => {
+        this.#migrationState.failNext = error;
+      },
+      crash: () => {
+        void this.server.close().then(() => this.#exit('crashed'));
+      },
+      wrapCommand: (name, wrap) => {
+        const original = this.#handlers.get(name);
+        if (!original) throw new QmpUsageError(`the simulator has no command '${name}'`);
+        this.server.register(name, (args, ctx) => wrap(async () => original(args as SimArgs, ctx)) as never);
+      },
+    });
   }
 
   /** Starts a simulated QEMU: parses the command line, builds the machine, opens its monitors. */
@@ -114,6 +133,7 @@ export class QmpSimulator {
     }
     // Like QEMU: the machine starts running once it is ready, unless -S.
     if (!config.paused) sim.runstate.set('running');
+    for (const f of config.faults) sim.faults.apply(f);
     return sim;
   }
 
@@ -152,6 +172,9 @@ export class QmpSimulator {
 
   /** Closes every monitor and connection. */
   async close(): Promise<void> {
+    this.faults.close();
+    this.jobs.close();
+    this.#migrationState.close();
     await this.server.close();
     this.#exit('closed');
   }
@@ -281,15 +304,13 @@ export class QmpSimulator {
       const command = schema.command(name);
       if (command === undefined) return;
       const retType = command.retType;
-      s.register(
-        name,
-        async (args, ctx) => {
-          const r = await fn(args as SimArgs, ctx);
-          if (r instanceof RawJson) return r as never;
-          return orderBySchema(schema, retType, fit ? fitToSchema(schema, retType, r ?? {}) : (r ?? {})) as never;
-        },
-        options,
-      );
+      const handler = async (args: SimArgs, ctx: Parameters<typeof fn>[1]): Promise<unknown> => {
+        const r = await fn(args, ctx);
+        if (r instanceof RawJson) return r;
+        return orderBySchema(schema, retType, fit ? fitToSchema(schema, retType, r ?? {}) : (r ?? {}));
+      };
+      this.#handlers.set(name, handler);
+      s.register(name, (args, ctx) => handler(args as SimArgs, ctx) as never, options);
     };
 
     // Commands of the 7.2 schema the simulator does not model answer with an error naming that,
@@ -323,6 +344,9 @@ export class QmpSimulator {
     registerBlockCommands(reg, sim);
     registerQdevCommands(reg, sim);
     registerMiscCommands(reg, sim);
+    registerJobCommands(reg, sim, this.jobs);
+    this.#migrationState = new SimMigration(sim);
+    registerMigrationCommands(reg, sim, this.#migrationState);
 
     if (c.debugCommands) {
       // Not in QEMU: lets tool tests trigger BLOCK_IO_ERROR over QMP. Registered only on request.

@@ -1,5 +1,6 @@
 import { QmpUsageError } from '../errors/qmp-error.js';
 import { type ConfigGroup, parseKeyValues, readConfigFile } from './qemu-options.js';
+import { parseFaultSpec, type SimFaultSpec } from './sim-faults.js';
 
 /** One QMP monitor of the simulated QEMU. */
 export interface SimMonitorConfig {
@@ -47,6 +48,8 @@ export interface SimConfig {
   debugCommands: boolean;
   /** `-sim-guest`: a cooperating guest acknowledges PCI unplug requests and ACPI power-down. */
   guest: boolean;
+  /** `-sim-fault SPEC` (repeatable): faults to inject, see docs/simulator.md. */
+  faults: SimFaultSpec[];
 }
 
 /** Options QEMU users pass that change nothing the simulator shows. */
@@ -147,6 +150,7 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
     package: '',
     debugCommands: false,
     guest: false,
+    faults: [],
   };
   const chardevs = new Map<string, Record<string, string>>();
   const mons: Record<string, string>[] = [];
@@ -274,6 +278,9 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
         break;
       case '-sim-guest':
         cfg.guest = true;
+        break;
+      case '-sim-fault':
+        cfg.faults.push(parseFaultSpec(arg()));
         break;
       default:
         if (IGNORED_WITH_ARG.has(o)) {

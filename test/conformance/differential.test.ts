@@ -10,6 +10,7 @@ import { startSimulator } from '../../src/simulator/index.js';
 import { requireQemu, startQemu } from '../helpers/qemu.js';
 import { RawPeer } from './raw-peer.js';
 import { KNOWN_DIFFERENCES, SCENARIOS, type Scenario } from './scenarios.js';
+import { JOB_SCENARIOS, type JobScenario } from './scenarios-jobs.js';
 
 function normalize(line: string, dirs: readonly string[]): string {
   let out = line;
@@ -24,8 +25,8 @@ function normalize(line: string, dirs: readonly string[]): string {
     .replace(/"thread-id": \d{3,}/g, '"thread-id": T');
 }
 
-function isFloatingEvent(line: string): boolean {
-  return line.includes('"event": "DEVICE_DELETED"');
+function isFloatingEvent(line: string, sc: Scenario & Partial<JobScenario>): boolean {
+  return line.includes('"event": "DEVICE_DELETED"') || (sc.floating?.test(line) ?? false);
 }
 
 interface Transcript {
@@ -33,7 +34,12 @@ interface Transcript {
   replies: string[][];
 }
 
-async function play(sc: Scenario, socketPath: string, dir: string, sockDir: string): Promise<Transcript> {
+async function play(
+  sc: Scenario & Partial<JobScenario>,
+  socketPath: string,
+  dir: string,
+  sockDir: string,
+): Promise<Transcript> {
   const peer = await RawPeer.open(socketPath);
   try {
     const greeting = await peer.greeting();
@@ -43,7 +49,7 @@ async function play(sc: Scenario, socketPath: string, dir: string, sockDir: stri
       const line = raw.replaceAll('$IMG', join(dir, 'cd.img'));
       const last = sc.endsWithQuit === true && i === sc.lines.length - 1;
       const out = await peer.exchange(`${line}\n`, last);
-      replies.push(out.map((l) => normalize(l, [sockDir, dir])));
+      replies.push(out.map((l) => (sc.normalize ?? String)(normalize(l, [sockDir, dir]))));
     }
     return { greeting: normalize(greeting, [sockDir, dir]), replies };
   } finally {
@@ -51,7 +57,7 @@ async function play(sc: Scenario, socketPath: string, dir: string, sockDir: stri
   }
 }
 
-for (const sc of SCENARIOS) {
+for (const sc of [...SCENARIOS, ...JOB_SCENARIOS] as (Scenario & Partial<JobScenario>)[]) {
   test(`conformance: ${sc.name}`, { timeout: 120_000 }, async (t) => {
     if (!requireQemu(t)) return;
     const dir = mkdtempSync(join(tmpdir(), 'qmpkit-conf-'));
@@ -75,14 +81,14 @@ for (const sc of SCENARIOS) {
       // completed after a reset), so which reply it precedes depends on load, and on a loaded
       // machine a late one can even come before the scenario ends. Each line is compared without
       // them; the simulator's must be QEMU's, in order, give or take late ones at the end.
-      const floating = (rs: string[][]): string[] => rs.flat().filter(isFloatingEvent);
+      const floating = (rs: string[][]): string[] => rs.flat().filter((l) => isFloatingEvent(l, sc));
       const simDeleted = floating(ours.replies);
       const qemuDeleted = floating(real.replies);
       assert.deepEqual(simDeleted, qemuDeleted.slice(0, simDeleted.length), 'DEVICE_DELETED events');
       assert.ok(qemuDeleted.length - simDeleted.length <= 1, 'at most the last DEVICE_DELETED may be late');
       for (let i = 0; i < sc.lines.length; i++) {
-        const r = (real.replies[i] ?? []).filter((l) => !isFloatingEvent(l));
-        const o = (ours.replies[i] ?? []).filter((l) => !isFloatingEvent(l));
+        const r = (real.replies[i] ?? []).filter((l) => !isFloatingEvent(l, sc));
+        const o = (ours.replies[i] ?? []).filter((l) => !isFloatingEvent(l, sc));
         assert.ok((real.replies[i] ?? []).length > 0 || sc.lines[i] === '', `QEMU answered line ${i}: ${sc.lines[i]}`);
         if (/"return": (?!\{\s*\}|\[\s*\])/.test(r.join(''))) nonTrivial++;
         const key = `${sc.name}/${i}`;

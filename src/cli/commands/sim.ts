@@ -26,6 +26,10 @@ Simulator-only options:
   -sim-package STR          package string to report (default "")
   -sim-guest                a cooperating guest: acknowledges PCI unplug, shuts down on system_powerdown
   -sim-debug-commands       add the x-sim-inject-io-error command (BLOCK_IO_ERROR on demand)
+  -sim-fault SPEC           inject a fault (repeatable): io-error,device=ID[,operation=read|write]
+                            [,action=ignore|report|stop][,nospace=on][,after=MS]; job-fail[,error=TEXT];
+                            migration-fail[,error=TEXT]; crash[,after=MS|,command=NAME];
+                            slow,command=NAME,ms=N
 Accepted and ignored: -nodefaults is honoured; -display, -m, -accel, -smp, -cpu, -nographic,
 -enable-kvm and similar change nothing the simulator shows.
 
