@@ -18,6 +18,7 @@ Commands:
   sim      run the simulated QEMU on a socket
   gen      generate TypeScript types from a QAPI schema
   proxy    share one QMP monitor among several clients
+  replay   serve a recorded QMP session (a --qmp-log transcript) as a QMP server
 
 'qmpkit COMMAND --help' describes each. ADDRESS is a unix socket path, HOST:PORT,
 unix:PATH or tcp:HOST:PORT.
@@ -80,6 +81,8 @@ export async function runQmpkit(argv: readonly string[], io: CliIo): Promise<num
       return (await import('./commands/sim.js')).runSim(rest, io);
     case 'proxy':
       return (await import('./commands/proxy.js')).runProxy(rest, io);
+    case 'replay':
+      return (await import('./commands/replay.js')).runReplay(rest, io);
     default:
       io.stderr.write(`qmpkit: unknown command '${command}' (see 'qmpkit --help')\n`);
       return EXIT_CODES.usage;

@@ -19,6 +19,7 @@ export const QMP_ERROR_CODES = {
   QMP_ERR_VALIDATION: 'Arguments do not match the QAPI schema (checked before sending, or by the server).',
   QMP_ERR_SCHEMA: 'A QAPI schema (introspection or source files) could not be read.',
   QMP_ERR_LAUNCH: 'QEMU could not be started or exited early; the error carries its exit status and stderr tail.',
+  QMP_ERR_RECORDING: 'A recorded QMP session (a transcript to replay) could not be read: the error names the line.',
   QMP_ERR_INTERNAL:
     'A bug in qmpkit: an internal invariant broke (e.g. an impossible runstate transition). Please report it.',
 } as const;
