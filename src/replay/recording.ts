@@ -97,7 +97,10 @@ export function parseRecording(text: string, name = 'recording'): QmpRecording {
       );
     }
     if (format !== undefined && lineFormat !== format)
-      return fail(line, `a ${lineFormat} line in a ${format} recording`);
+      return fail(
+        line,
+        `${lineFormat === 'transcript' ? 'a transcript' : 'an exchange-log'} line in ${format === 'transcript' ? 'a transcript' : 'an exchange-log'} recording`,
+      );
     format = lineFormat;
     if (lineFormat === 'exchange-log') {
       const request = requestOf(value, line, fail);

@@ -8,7 +8,8 @@ import { firstDifference, type QmpRequestDifference, showValue } from './request
 export interface QmpReplayMatchOptions {
   /**
    * Do not compare request ids (a client that numbers its requests differently still matches).
-   * The reply always carries the id the client sent. Default false: the id is compared too.
+   * The reply always carries the id the client sent. Default false: the id is compared too
+   * (except with qmp-shell's `-l` log, which records none).
    */
   ignoreIds?: boolean;
   /** Send events with the time they are sent instead of their recorded `timestamp`. Default false. */
@@ -105,7 +106,8 @@ export class ReplayConnection {
     const got: Record<string, unknown> = { [ctx.oob ? 'exec-oob' : 'execute']: command, arguments: args };
     if (ctx.id !== undefined) got['id'] = plain(ctx.id);
     const step = this.#recording.steps[this.#next];
-    const withId = this.#options.ignoreIds !== true;
+    // An exchange log records no ids: there is nothing to compare them with.
+    const withId = this.#options.ignoreIds !== true && this.#recording.format === 'transcript';
     const difference =
       step === undefined
         ? undefined
