@@ -1,6 +1,7 @@
 import { QmpCommandError } from '../errors/index.js';
 import type { QmpCommandContext, QmpServerSession } from '../server/index.js';
 import { type JsonObject, type JsonValue, QNum, type QValue } from '../wire/index.js';
+import { recordedJson } from './recorded-json.js';
 import type { QmpRecordedStep, QmpRecording } from './recording.js';
 import { firstDifference, type QmpRequestDifference, showValue } from './request-diff.js';
 
@@ -140,7 +141,8 @@ export class ReplayConnection {
     if (typeof error === 'object' && error !== null && !Array.isArray(error)) {
       throw new QmpCommandError(String(error['class']), String(error['desc']));
     }
-    return reply['return'];
+    // The recorded member order is QEMU's; re-sorting would not give it back (see recordedJson).
+    return recordedJson(reply['return'], this.#session.pretty, '    ');
   }
 
   /** The recorded reply of an equal `query-*` request elsewhere in the recording, when `repeatQueries` allows it. */
@@ -192,13 +194,15 @@ export class ReplayConnection {
       if (e === undefined || e.afterRequests > this.#next) return;
       if (e.afterReplyOf >= 0 && this.#replied[e.afterReplyOf] !== true) return;
       this.#eventCursor++;
-      this.#session.writeMessage(this.#options.freshTimestamps === true ? this.#restamp(e.message) : e.message);
+      const message = this.#options.freshTimestamps === true ? this.#restamp(e.message) : e.message;
+      this.#session.writeMessage(recordedJson(message, this.#session.pretty));
     }
   }
 
   #restamp(message: JsonObject): JsonObject {
     const us = Math.trunc(this.#clock());
     const seconds = Math.floor(us / 1_000_000);
+    // Replaced in place, so the members keep QEMU's order.
     const out: Record<string, JsonValue> = { ...message };
     out['timestamp'] = { seconds, microseconds: us - seconds * 1_000_000 };
     return out;
