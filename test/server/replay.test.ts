@@ -314,3 +314,57 @@ test('quit: reply, the recorded SHUTDOWN, then the connection ends; a missing re
     await cut.replay.close();
   }
 });
+
+test("pretty=on: replies and events in QEMU's pretty layout, members in the recorded order", async () => {
+  const replay = await replaySession(
+    parseRecording(
+      transcript(
+        ['in', GREETING],
+        ['out', { execute: 'qmp_capabilities', id: 1 }],
+        ['in', { return: {}, id: 1 }],
+        ['out', { execute: 'query-status', id: 1 }],
+        ['in', { return: { status: 'running', singlestep: false, running: true }, id: 1 }],
+        ['out', { execute: 'stop', id: 1 }],
+        ['in', STOP],
+        ['in', { return: {}, id: 1 }],
+      ),
+    ),
+  );
+  try {
+    const [a, b] = duplexPair();
+    replay.serve(a, { pretty: true });
+    const raw = new RawClient(b);
+    raw.send('{"execute": "qmp_capabilities"}\n{"execute": "query-status", "id": 1}\n{"execute": "stop", "id": 1}\n');
+    // QEMU 7.2's bytes for the same exchange on a pretty=on monitor (the greeting is 15 lines).
+    const expected = [
+      '{',
+      '    "return": {',
+      '    }',
+      '}',
+      '{',
+      '    "return": {',
+      '        "status": "running",',
+      '        "singlestep": false,',
+      '        "running": true',
+      '    },',
+      '    "id": 1',
+      '}',
+      '{',
+      '    "timestamp": {',
+      '        "seconds": 1795954017,',
+      '        "microseconds": 901355',
+      '    },',
+      '    "event": "STOP"',
+      '}',
+      '{',
+      '    "return": {',
+      '    },',
+      '    "id": 1',
+      '}',
+    ];
+    const lines = await raw.waitLines(15 + expected.length);
+    assert.deepEqual(lines.slice(15), expected);
+  } finally {
+    await replay.close();
+  }
+});
