@@ -76,7 +76,7 @@ export type {
   QmpVersionInfo,
   QmpVersionTriple,
 } from './protocol/messages.js';
-export { type QmpTraceMessage, TRACE_CHANNELS } from './trace/index.js';
+export { type QmpTraceMessage, TRACE_CHANNELS, TranscriptLog } from './trace/index.js';
 export { formatAddress, parseAddress, type QmpAddress, type QmpAddressOptions } from './transport/address.js';
 export type { QmpTlsOptions } from './transport/connect.js';
 export { decodeJson, encodeJson, type JsonObject, type JsonValue } from './wire/index.js';

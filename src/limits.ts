@@ -112,5 +112,11 @@ export const LAUNCH_START_TIMEOUT_MS = 30_000;
 /** Default wait after `quit` and again after SIGTERM before escalating, in ms (launcher option `shutdownTimeoutMs`). */
 export const LAUNCH_SHUTDOWN_TIMEOUT_MS = 5_000;
 
+/**
+ * Largest recorded session `readRecording` and `qmpkit replay` read, in bytes (option
+ * `maxRecordingBytes`): a recording is held in memory whole while it is served.
+ */
+export const MAX_RECORDING_BYTES = 64 * MiB;
+
 /** Entries kept in qmp-shell's history file: QEMU's qmp-shell calls `readline.set_history_length(1024)`. */
 export const SHELL_HISTORY_SIZE = 1024;

@@ -9,7 +9,7 @@ export const EXIT_CODES = {
   ok: 0,
   /** QEMU answered with an error (class and desc on stderr), or arguments failed schema validation. */
   qmpError: 1,
-  /** Bad command line: unknown option, missing address, unparseable `key=value`. */
+  /** Bad command line: unknown option, missing address, unparseable `key=value`; an unreadable recording. */
   usage: 2,
   /** Could not connect, the connection was lost, the peer broke the protocol, or QEMU failed to launch. */
   connection: 3,
@@ -34,6 +34,7 @@ export function exitCodeFor(error: unknown): ExitCode {
     case 'QMP_ERR_MIGRATION':
       return EXIT_CODES.qmpError;
     case 'QMP_ERR_USAGE':
+    case 'QMP_ERR_RECORDING':
       return EXIT_CODES.usage;
     case 'QMP_ERR_TIMEOUT':
       return EXIT_CODES.timeout;

@@ -19,6 +19,7 @@ Commands:
   gen      generate TypeScript types from a QAPI schema
   proxy    share one QMP monitor among several clients
   schema   compare QEMU schemas (diff), describe a command or event (show)
+  replay   serve a recorded QMP session (a --qmp-log transcript) as a QMP server
 
 'qmpkit COMMAND --help' describes each. ADDRESS is a unix socket path, HOST:PORT,
 unix:PATH or tcp:HOST:PORT.
@@ -83,6 +84,8 @@ export async function runQmpkit(argv: readonly string[], io: CliIo): Promise<num
       return (await import('./commands/proxy.js')).runProxy(rest, io);
     case 'schema':
       return (await import('./commands/schema.js')).runSchema(rest, io);
+    case 'replay':
+      return (await import('./commands/replay.js')).runReplay(rest, io);
     default:
       io.stderr.write(`qmpkit: unknown command '${command}' (see 'qmpkit --help')\n`);
       return EXIT_CODES.usage;

@@ -10,6 +10,7 @@ export {
   QmpLaunchError,
   QmpLimitError,
   QmpProtocolError,
+  QmpRecordingError,
   QmpSchemaError,
   QmpStateError,
   QmpTimeoutError,

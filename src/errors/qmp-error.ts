@@ -142,6 +142,24 @@ export class QmpLaunchError extends QmpError {
   }
 }
 
+/** A recorded QMP session could not be read: not a file, too large, or a line that is not a recorded message. */
+export class QmpRecordingError extends QmpError {
+  /** The recording's name (its path, or what the caller called it). */
+  readonly recording: string;
+  /** The 1-based line the problem is on, or `undefined` for the whole file. */
+  readonly line: number | undefined;
+
+  constructor(
+    message: string,
+    details: { recording: string; line?: number | undefined },
+    options: QmpErrorOptions = {},
+  ) {
+    super('QMP_ERR_RECORDING', message, options);
+    this.recording = details.recording;
+    this.line = details.line;
+  }
+}
+
 /** A bug in qmpkit: an internal invariant broke (an impossible state transition, ...). Please report it. */
 export class QmpInternalError extends QmpError {
   constructor(message: string, options: QmpErrorOptions = {}) {

@@ -6,10 +6,9 @@ import type { Writable } from 'node:stream';
 import { QmpClient, type QmpListener } from '../client/index.js';
 import { QmpAbortedError, QmpError, QmpUsageError } from '../errors/qmp-error.js';
 import { LAUNCH_SHUTDOWN_TIMEOUT_MS, LAUNCH_START_TIMEOUT_MS, LAUNCH_STDERR_TAIL_LINES } from '../limits.js';
-import { debug } from '../trace/index.js';
+import { debug, TranscriptLog } from '../trace/index.js';
 import { launchFailure, type QemuExitStatus, QemuProcess } from './qemu-process.js';
 import { StderrTail } from './stderr-tail.js';
-import { TranscriptLog } from './transcript-log.js';
 
 /** Options of {@link launch}. */
 export interface LaunchOptions {

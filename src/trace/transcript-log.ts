@@ -1,7 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { QmpUsageError } from '../errors/qmp-error.js';
-import { type QmpTraceMessage, TRACE_CHANNELS } from '../trace/index.js';
+import { type QmpTraceMessage, TRACE_CHANNELS } from './trace.js';
 
 const BIGINT_MARK = '\u0000bigint:';
 
@@ -15,7 +15,9 @@ function encode(value: unknown): string {
  * Records every QMP message of one client connection to a file, one JSON object per line:
  * `{"time": ISO-8601, "direction": "in" | "out", "message": {...}}`. It listens on qmpkit's trace
  * channels for the connection's label, so it sees the messages as the client decoded and encoded
- * them, from the greeting on.
+ * them, from the greeting on: requests with their ids, replies, events in the order they came.
+ * Create it before connecting and give the client the same `label`; `replaySession` (from
+ * `qmpkit/replay`) serves the file back as a QMP server.
  */
 export class TranscriptLog {
   readonly #fd: number;
