@@ -51,6 +51,8 @@ describe('the packed package', { concurrency: false }, () => {
       'dist/src/cli/qmp-shell.js',
       'dist/src/simulator/index.js',
       'dist/src/qapi/7.2/index.d.ts',
+      'dist/src/qga/index.d.ts',
+      'data/qga/qapi-schema.json',
       'data/qmp-schema-7.2.json',
       'docs/cli.md',
     ]) {
@@ -60,7 +62,7 @@ describe('the packed package', { concurrency: false }, () => {
 
   test('holds no tests, no TypeScript sources, no source maps and nothing outside its parts', () => {
     const allowed =
-      /^(package\.json|README\.md|LICENSE|dist\/src\/.+\.(js|d\.ts)|data\/[^/]+\.json|docs\/.+\.(md|ts))$/;
+      /^(package\.json|README\.md|LICENSE|dist\/src\/.+\.(js|d\.ts)|data\/.+\.(json|md)|docs\/.+\.(md|ts))$/;
     assert.deepEqual(
       files.filter((f) => !allowed.test(f)),
       [],
@@ -101,6 +103,7 @@ describe('the packed package', { concurrency: false }, () => {
     assert.match(shell.stdout, /^usage: qmp-shell /);
     const script =
       "import { QmpClient } from 'qmpkit'; import { startSimulator } from 'qmpkit/simulator';" +
+      "import { QgaClient } from 'qmpkit/qga'; if (typeof QgaClient.connect !== 'function') throw new Error('qga');" +
       "const sim = await startSimulator({ qmp: ['tcp:127.0.0.1:0,server=on,wait=off'] });" +
       "const a = sim.monitors[0]?.address; if (a?.kind !== 'tcp') throw new Error('no tcp');" +
       "const qmp = await QmpClient.connect(a.host + ':' + a.port, { timeoutMs: 10000 });" +
