@@ -18,6 +18,8 @@ Commands:
   sim      run the simulated QEMU on a socket
   gen      generate TypeScript types from a QAPI schema
   proxy    share one QMP monitor among several clients
+  ga       run one guest agent (qemu-ga) command, print its return value as JSON
+  ga-shell interactive shell on a guest agent socket
 
 'qmpkit COMMAND --help' describes each. ADDRESS is a unix socket path, HOST:PORT,
 unix:PATH or tcp:HOST:PORT.
@@ -80,6 +82,10 @@ export async function runQmpkit(argv: readonly string[], io: CliIo): Promise<num
       return (await import('./commands/sim.js')).runSim(rest, io);
     case 'proxy':
       return (await import('./commands/proxy.js')).runProxy(rest, io);
+    case 'ga':
+      return (await import('./commands/ga.js')).runGa(rest, io);
+    case 'ga-shell':
+      return (await import('./commands/ga-shell.js')).runGaShell(rest, io);
     default:
       io.stderr.write(`qmpkit: unknown command '${command}' (see 'qmpkit --help')\n`);
       return EXIT_CODES.usage;

@@ -1,7 +1,8 @@
 // QgaClient against the real qemu-ga, run as a host process on a private socket with everything
 // that could change the machine blocked (test/helpers/qga.ts).
-import { qgaClientCases } from '../helpers/qga-cases.js';
+
 import { requireQga, startQga } from '../helpers/qga.js';
+import { qgaClientCases } from '../helpers/qga-cases.js';
 
 qgaClientCases('real qemu-ga', async (t) => {
   if (!requireQga(t)) return undefined;
