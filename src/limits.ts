@@ -120,3 +120,9 @@ export const MAX_RECORDING_BYTES = 64 * MiB;
 
 /** Entries kept in qmp-shell's history file: QEMU's qmp-shell calls `readline.set_history_length(1024)`. */
 export const SHELL_HISTORY_SIZE = 1024;
+
+/** Guest agent calls a `QgaClient` holds while one is in flight (option `maxQueuedCommands`); one more is refused with `QMP_ERR_LIMIT`. */
+export const MAX_QGA_QUEUED_COMMANDS = 1_024;
+
+/** How often `QgaClient.exec` asks `guest-exec-status` whether the process has exited, in ms (option `pollIntervalMs`). */
+export const QGA_EXEC_POLL_MS = 100;

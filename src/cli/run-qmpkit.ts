@@ -20,6 +20,8 @@ Commands:
   proxy    share one QMP monitor among several clients
   schema   compare QEMU schemas (diff), describe a command or event (show)
   replay   serve a recorded QMP session (a --qmp-log transcript) as a QMP server
+  ga       run one guest agent (qemu-ga) command, print its return value as JSON
+  ga-shell interactive shell on a guest agent socket
 
 'qmpkit COMMAND --help' describes each. ADDRESS is a unix socket path, HOST:PORT,
 unix:PATH or tcp:HOST:PORT.
@@ -86,6 +88,10 @@ export async function runQmpkit(argv: readonly string[], io: CliIo): Promise<num
       return (await import('./commands/schema.js')).runSchema(rest, io);
     case 'replay':
       return (await import('./commands/replay.js')).runReplay(rest, io);
+    case 'ga':
+      return (await import('./commands/ga.js')).runGa(rest, io);
+    case 'ga-shell':
+      return (await import('./commands/ga-shell.js')).runGaShell(rest, io);
     default:
       io.stderr.write(`qmpkit: unknown command '${command}' (see 'qmpkit --help')\n`);
       return EXIT_CODES.usage;

@@ -7,7 +7,7 @@ import type { JsonObject, JsonValue } from '../wire/json-value.js';
 import type { CliIo } from './cli-io.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 import type { ShellCompleter } from './shell-completer.js';
-import { loadCompletion } from './shell-completion-setup.js';
+import { loadCompletion, type ShellCompletionSetup } from './shell-completion-setup.js';
 import type { ShellConnection, ShellReply } from './shell-connection.js';
 import { loadHistory, saveHistory } from './shell-history.js';
 import { ShellLineParser } from './shell-line-parser.js';
@@ -39,6 +39,12 @@ export interface ShellReplOptions {
   readonly negotiated?: boolean;
   /** History file; `null` for none. */
   readonly historyPath: string | null;
+  /** Banner printed instead of QEMU's (the guest agent shell). */
+  readonly banner?: string;
+  /** Completion and value types known up front (the agent's bundled schema) instead of asking the server. */
+  readonly completion?: ShellCompletionSetup;
+  /** The prompt (default `(QEMU) `). */
+  readonly prompt?: string;
 }
 
 const PARSE_HINT = 'command format: <command-name> [arg-name1=arg1] ... [arg-nameN=argN]';
@@ -117,6 +123,10 @@ export class ShellRepl {
 
   #banner(conn: ShellConnection): void {
     const out = this.#o.io.stdout;
+    if (this.#o.banner !== undefined) {
+      out.write(this.#o.banner);
+      return;
+    }
     out.write(this.#o.hmp ? 'Welcome to the HMP shell!\n' : 'Welcome to the QMP low-level shell!\n');
     const v = conn.greeting?.QMP.version.qemu;
     out.write(v === undefined ? 'Connected\n' : `Connected to QEMU ${v.major}.${v.minor}.${v.micro}\n\n`);
@@ -128,7 +138,7 @@ export class ShellRepl {
   }
 
   async #loadCompletion(conn: ShellConnection): Promise<void> {
-    const got = await loadCompletion(conn, this.#o);
+    const got = this.#o.completion ?? (await loadCompletion(conn, this.#o));
     if (got.hmpWords !== undefined) this.#hmpWords = got.hmpWords;
     if (got.schema !== undefined) this.#parser.typer = got.schema;
     if (got.completer !== undefined) this.#completer = got.completer;
@@ -175,7 +185,7 @@ export class ShellRepl {
     const rl = this.#rl;
     if (rl === undefined || this.#inputDone || this.#closing) return;
     // QEMU's HMP shell keeps the QMP prompt; only its banner differs.
-    rl.setPrompt(this.#parser.inTransaction ? 'TRANS> ' : '(QEMU) ');
+    rl.setPrompt(this.#parser.inTransaction ? 'TRANS> ' : (this.#o.prompt ?? '(QEMU) '));
     this.#prompting = true;
     if (this.#tty) rl.prompt();
   }

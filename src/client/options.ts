@@ -9,7 +9,7 @@ export interface QmpSessionOptions {
   timeoutMs?: number;
   /** Cancels connecting. */
   signal?: AbortSignal;
-  /** Send `qmp_capabilities` after the greeting (default true). `false` for servers like the guest agent, or to negotiate yourself. */
+  /** Send `qmp_capabilities` after the greeting (default true). `false` to negotiate yourself; the greeting is still awaited, so this does not make the client speak to the guest agent. */
   negotiate?: boolean;
   /** Enable `oob` when the server offers it (default true). */
   oob?: boolean;

@@ -21,6 +21,11 @@ export interface GenerateTypeScriptOptions {
   source?: string;
   /** The command that regenerates the file, for the header. */
   regenerate?: string;
+  /**
+   * Copy the schema's doc comments into TSDoc (default true). `false` prints names, types,
+   * conditions and features only: for schemas whose prose must not be copied.
+   */
+  docs?: boolean;
 }
 
 /** TypeScript for the builtin types. 64-bit integers may come back as bigint from the qmpkit decoder. */
@@ -61,10 +66,11 @@ const RESERVED: ReadonlySet<string> = new Set(['Commands', 'Events', 'CommandNam
  * imports. Commands without arguments have `args: undefined`; commands that return nothing have
  * `returns: Record<string, never>` (QEMU answers `{}`); events without members map to `undefined`
  * (QEMU sends them without `data`), every other event to its `data` type (QEMU always sends it).
+ * Guest agent commands that never reply on success (`'success-response': false`) return `undefined`.
  * The output depends only on the schema's names, never on introspection's numbering.
  */
 export function generateTypeScript(schema: QapiSchema, options: GenerateTypeScriptOptions = {}): string {
-  return new Printer(schema).print(options);
+  return new Printer(schema, options.docs ?? true).print(options);
 }
 
 /** An `if` condition as C-like text: `CONFIG_A && (TARGET_X || !CONFIG_B)`. */
@@ -79,9 +85,11 @@ class Printer {
   readonly #schema: QapiSchema;
   readonly #names = new Map<QapiTypeRef, string>();
   readonly #taken = new Set<string>();
+  readonly #docs: boolean;
 
-  constructor(schema: QapiSchema) {
+  constructor(schema: QapiSchema, docs: boolean) {
     this.#schema = schema;
+    this.#docs = docs;
   }
 
   print(options: GenerateTypeScriptOptions): string {
@@ -206,7 +214,7 @@ class Printer {
 
   #docLines(def: QapiDefinitionBase | QapiMember, extra: readonly string[] = []): string[] {
     const lines: string[] = [];
-    if (def.doc !== undefined && def.doc !== '') lines.push(def.doc);
+    if (this.#docs && def.doc !== undefined && def.doc !== '') lines.push(def.doc);
     lines.push(...extra);
     if (def.ifCond !== undefined) lines.push('', `Only in QEMU builds where \`${conditionText(def.ifCond)}\`.`);
     const other = def.features.filter((f) => f !== 'deprecated' && f !== 'unstable');
@@ -223,8 +231,15 @@ class Printer {
   #command(c: QapiCommand): string {
     const argType = c.argType === undefined ? undefined : this.#type(c.argType);
     const args = argType === undefined || this.#isEmptyObject(argType) ? 'undefined' : this.#ref(c.argType!);
-    const returns = c.retType === undefined ? 'Record<string, never>' : this.#ref(c.retType);
+    // `'success-response': false` (guest agent): no reply on success, so nothing to return.
+    const returns = !c.successResponse
+      ? 'undefined'
+      : c.retType === undefined
+        ? 'Record<string, never>'
+        : this.#ref(c.retType);
     const notes: string[] = [];
+    if (!c.successResponse)
+      notes.push('', 'No reply on success (`success-response: false`): `returns` is `undefined`.');
     if (c.allowOob) notes.push('', 'May also be sent with `exec-oob`.');
     if (!c.gen) notes.push('', 'Arguments beyond the declared ones are passed to QEMU unchecked (`gen: false`).');
     const doc = tsDoc([`\`${c.name}\``, '', ...this.#docLines(c, notes)], '  ');
@@ -258,7 +273,7 @@ class Printer {
     const notes: string[] = [];
     const deprecated = t.members.filter((m) => m.features.includes('deprecated')).map((m) => `'${m.name}'`);
     const unstable = t.members.filter((m) => m.features.includes('unstable')).map((m) => `'${m.name}'`);
-    const documented = t.members.filter((m) => m.doc !== undefined && m.doc !== '');
+    const documented = this.#docs ? t.members.filter((m) => m.doc !== undefined && m.doc !== '') : [];
     if (documented.length > 0) notes.push('', ...documented.map((m) => `- \`${m.name}\`: ${m.doc}`));
     if (deprecated.length > 0) notes.push('', `Deprecated values: ${deprecated.join(', ')}.`);
     if (unstable.length > 0) notes.push('', `Unstable values: ${unstable.join(', ')}.`);

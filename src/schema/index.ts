@@ -4,6 +4,7 @@
 export { deriveTypeNames, isNamedKind, isNumberedName, pascalCase } from './derive-type-names.js';
 export { firstUnexpectedKey } from './first-unexpected-key.js';
 export { loadQemu72Introspection, loadQemu72Schema } from './load-qemu-72.js';
+export { loadQgaSchema } from './load-qga-schema.js';
 export { parseIntrospection, type QapiDefinitions } from './parse-introspection.js';
 export { isQapiBuiltinName, QAPI_BUILTINS } from './qapi-builtins.js';
 export {

@@ -53,6 +53,8 @@ describe('the packed package', { concurrency: false }, () => {
       'dist/src/bin/qmp-shell.js',
       'dist/src/simulator/index.js',
       'dist/src/qapi/7.2/index.d.ts',
+      'dist/src/qga/index.d.ts',
+      'data/qga/qapi-schema.json',
       'data/qmp-schema-7.2.json',
       'docs/cli.md',
     ]) {
@@ -103,6 +105,7 @@ describe('the packed package', { concurrency: false }, () => {
     assert.match(shell.stdout, /^usage: qmp-shell /);
     const script =
       "import { QmpClient } from 'qmpkit'; import { startSimulator } from 'qmpkit/simulator';" +
+      "import { QgaClient } from 'qmpkit/qga'; if (typeof QgaClient.connect !== 'function') throw new Error('qga');" +
       "const sim = await startSimulator({ qmp: ['tcp:127.0.0.1:0,server=on,wait=off'] });" +
       "const a = sim.monitors[0]?.address; if (a?.kind !== 'tcp') throw new Error('no tcp');" +
       "const qmp = await QmpClient.connect(a.host + ':' + a.port, { timeoutMs: 10000 });" +

@@ -9,7 +9,7 @@ describe('help', () => {
   test('qmpkit --help lists every subcommand and the exit codes', async () => {
     const r = await qmpkit(['--help']);
     assert.equal(r.code, 0);
-    for (const c of ['shell', 'exec', 'events', 'launch', 'start', 'sim', 'gen', 'proxy']) {
+    for (const c of ['shell', 'exec', 'events', 'launch', 'start', 'sim', 'gen', 'proxy', 'ga', 'ga-shell']) {
       assert.match(r.stdout, new RegExp(`^  ${c} `, 'm'), c);
     }
     assert.match(r.stdout, /^ {2}130 +interrupted/m);
@@ -21,7 +21,7 @@ describe('help', () => {
     assert.match(r.stderr, /usage: qmpkit COMMAND/);
   });
 
-  for (const c of ['shell', 'exec', 'events', 'launch', 'start']) {
+  for (const c of ['shell', 'exec', 'events', 'launch', 'start', 'ga', 'ga-shell']) {
     test(`qmpkit ${c} --help and qmpkit help ${c}`, async () => {
       const r = await qmpkit([c, '--help']);
       assert.equal(r.code, 0, r.stderr);

@@ -161,6 +161,26 @@ test('gen --check: the committed src/qapi/7.2 is what the generator prints', asy
   }
 });
 
+test('gen --check: the committed src/qapi/qga is what the generator prints, without the schema prose', async () => {
+  const cwd = process.cwd();
+  process.chdir(ROOT);
+  try {
+    const args = ['--from-qapi', 'data/qga/qapi-schema.json', '-o', 'src/qapi/qga/index.ts', '--no-docs'];
+    const r = await gen(...args, '--check');
+    assert.equal(r.code, 0, `src/qapi/qga/index.ts is stale: ${r.err}`);
+    const text = readFileSync('src/qapi/qga/index.ts', 'utf8');
+    // A sentence of the schema's own prose (guest-sync-delimited) is in the source but not the output.
+    assert.match(readFileSync('data/qga/qapi-schema.json', 'utf8'), /prepend to response a leading/);
+    assert.doesNotMatch(text, /prepend to response|Since: /);
+    assert.match(text, /'guest-shutdown': \{ args: GuestShutdownArguments; returns: undefined \}/);
+    assert.match(text, /'guest-sync-delimited': \{ args: GuestSyncDelimitedArguments; returns: number \| bigint \}/);
+    const withDocs = await gen('--from-qapi', 'data/qga/qapi-schema.json');
+    assert.match(withDocs.out, /prepend to response a leading/);
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
 test('gen: writes, checks, and reports usage errors with exit codes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-gen-'));
   try {

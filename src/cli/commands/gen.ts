@@ -8,6 +8,7 @@ import { LAUNCH_SHUTDOWN_TIMEOUT_MS, LAUNCH_START_TIMEOUT_MS } from '../../limit
 import { QapiSchema } from '../../schema/index.js';
 
 const HELP = `usage: qmpkit gen (--from-schema FILE | --from-qapi FILE | --from-qemu BINARY) [-o FILE] [--check]
+                   [--no-docs]
 
 Generates TypeScript types for QMP from a QAPI schema: a Commands map (name -> { args, returns }),
 an Events map (name -> data) and one declaration per enum, struct, union and alternate. Types only.
@@ -16,6 +17,7 @@ an Events map (name -> data) and one declaration per enum, struct, union and alt
   qmpkit gen --from-qapi ~/qemu/qapi/qapi-schema.json -o src/qmp-types.ts
   qmpkit gen --from-qemu qemu-system-x86_64 -o src/qmp-types.ts
   qmpkit gen --from-schema schema.json -o src/qmp-types.ts --check     # in CI: is the file up to date?
+  qmpkit gen --from-qapi qga/qapi-schema.json -o src/qga-types.ts       # the guest agent's commands
 
 sources (exactly one):
       --from-schema FILE  a query-qmp-schema result (the array, or the whole {"return": [...]} reply)
@@ -27,6 +29,7 @@ sources (exactly one):
 options:
   -o, --output FILE       write the types to FILE (default: stdout)
       --check             do not write: exit 1 when FILE (from -o) differs from what would be generated
+      --no-docs           do not copy the schema's doc comments (names, types, conditions only)
   -h, --help              show this help and exit
 
 Exit status:
@@ -49,6 +52,7 @@ export async function runGen(argv: string[], io: GenIo): Promise<number> {
     'from-qemu'?: string | undefined;
     output?: string | undefined;
     check?: boolean | undefined;
+    'no-docs'?: boolean | undefined;
     help?: boolean | undefined;
   };
   try {
@@ -60,6 +64,7 @@ export async function runGen(argv: string[], io: GenIo): Promise<number> {
         'from-qemu': { type: 'string' },
         output: { type: 'string', short: 'o' },
         check: { type: 'boolean' },
+        'no-docs': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -103,8 +108,9 @@ export async function runGen(argv: string[], io: GenIo): Promise<number> {
   const flag = `--${kind}`;
   // Paths as given when relative (the header must not change between machines), else the file name.
   const shown = (p: string): string => (isAbsolute(p) ? basename(p) : p);
-  const regenerate = `qmpkit gen ${flag} ${shown(input)}${values.output === undefined ? '' : ` -o ${shown(values.output)}`}`;
-  const text = generateTypeScript(schema, { source: shown(input), regenerate });
+  const noDocs = values['no-docs'] === true;
+  const regenerate = `qmpkit gen ${flag} ${shown(input)}${values.output === undefined ? '' : ` -o ${shown(values.output)}`}${noDocs ? ' --no-docs' : ''}`;
+  const text = generateTypeScript(schema, { source: shown(input), regenerate, docs: !noDocs });
   if (values.output === undefined) {
     io.stdout.write(text);
     return 0;

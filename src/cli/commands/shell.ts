@@ -36,7 +36,7 @@ ADDRESS is a unix socket path, HOST:PORT, unix:PATH or tcp:HOST:PORT (default: $
 
 options:
   -h, --help              show this help and exit
-  -N, --skip-negotiation  do not send qmp_capabilities (type it yourself, or talk to qemu-ga)
+  -N, --skip-negotiation  do not send qmp_capabilities (type it yourself)
       --reconnect         when the connection is lost, keep reconnecting instead of exiting
       --timeout-ms MS     deadline to connect and negotiate (default ${DEFAULT_CONNECT_TIMEOUT_MS})
 ${SHELL_OPTIONS_HELP}
