@@ -125,4 +125,4 @@ export const SHELL_HISTORY_SIZE = 1024;
 export const MAX_QGA_QUEUED_COMMANDS = 1_024;
 
 /** How often `QgaClient.exec` asks `guest-exec-status` whether the process has exited, in ms (option `pollIntervalMs`). */
-export const QGA_EXEC_POLL_MS = 100;
+export const QGA_POLL_INTERVAL_MS = 100;

@@ -1,5 +1,5 @@
 import { QmpAbortedError, QmpProtocolError, QmpTimeoutError, QmpUsageError } from '../errors/qmp-error.js';
-import { QGA_EXEC_POLL_MS } from '../limits.js';
+import { QGA_POLL_INTERVAL_MS } from '../limits.js';
 import type { GuestExec, GuestExecArguments, GuestExecStatus } from '../qapi/qga/index.js';
 import type { QgaExecOptions, QgaExecResult, QgaExecuteOptions } from './qga-options.js';
 
@@ -38,7 +38,7 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * the agent and is decoded here.
  */
 export async function runGuestExec(calls: QgaExecCalls, path: string, options: QgaExecOptions): Promise<QgaExecResult> {
-  const poll = options.pollIntervalMs ?? QGA_EXEC_POLL_MS;
+  const poll = options.pollIntervalMs ?? QGA_POLL_INTERVAL_MS;
   if (typeof poll !== 'number' || !(poll >= 0)) throw new QmpUsageError(`pollIntervalMs must be >= 0, got ${poll}`);
   const start = Date.now();
   const { timeoutMs, signal } = options;

@@ -58,7 +58,7 @@ export interface QgaExecOptions extends QgaExecuteOptions {
   input?: string | Uint8Array;
   /** Capture standard output and error (default true). */
   captureOutput?: boolean;
-  /** Wait between two `guest-exec-status` calls, in ms (default `QGA_EXEC_POLL_MS`). */
+  /** Wait between two `guest-exec-status` calls, in ms (default `QGA_POLL_INTERVAL_MS`). */
   pollIntervalMs?: number;
 }
 

@@ -184,7 +184,7 @@ describe('the simulator as any bundled release', { concurrency: false }, () => {
     assert.equal(r.code, 2);
     assert.equal(
       r.stderr,
-      'qmpkit sim: --qemu-version 6.1: not a bundled release (the simulator plays 7.2, 8.2, 9.2, 10.0, 10.2)\n',
+      'qmpkit sim: --qemu-version 6.1: not a bundled release (the simulator plays 6.2, 7.2, 8.2, 9.2, 10.0, 10.2)\n',
     );
   });
 

@@ -43,7 +43,7 @@ test('docs/limits.md lists every limit constant with its value, and only those',
 // A constant and its option say the same words: the option's words (its path, and the function it
 // belongs to when the row names one) make up the constant's name, apart from words naming where the
 // limit applies (PROXY_, LAUNCH_, ...) or that it is a default.
-const SCOPE_WORDS = new Set(['PROXY', 'LAUNCH', 'CLIENT', 'TLS', 'DEFAULT', 'OPTIONS']);
+const SCOPE_WORDS = new Set(['PROXY', 'LAUNCH', 'CLIENT', 'TLS', 'DEFAULT', 'OPTIONS', 'QGA']);
 
 function words(name: string): string[] {
   return name
