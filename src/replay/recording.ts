@@ -1,6 +1,6 @@
 import { QmpRecordingError } from '../errors/index.js';
 import { decodeJsonLossless, type JsonObject, type JsonValue } from '../wire/index.js';
-import { sameValue } from './request-diff.js';
+import { sameValue, showValue } from './request-diff.js';
 
 /** A request the client sent after negotiation, with the reply that answered it. */
 export interface QmpRecordedStep {
@@ -51,6 +51,8 @@ function isObject(v: JsonValue | undefined): v is JsonObject {
 }
 
 interface PendingStep {
+  /** 0-based index among the steps, or -1 for negotiation. */
+  step: number;
   line: number;
   request: JsonObject;
   reply: JsonObject | undefined;
@@ -75,9 +77,11 @@ export function parseRecording(text: string, name = 'recording'): QmpRecording {
   let seenIn = false;
   const steps: PendingStep[] = [];
   const events: QmpRecordedEvent[] = [];
-  // Every request, in order, for matching replies; only those after negotiation become steps (the
-  // server framework answers `qmp_capabilities` and what comes before it itself, as QEMU does).
-  const sent: PendingStep[] = [];
+  // The requests not answered yet, in order, for matching replies; only those after negotiation
+  // become steps (the server framework answers `qmp_capabilities` and what comes before it itself,
+  // as QEMU does). Kept apart from the answered ones so a long recording reads in linear time.
+  const open: PendingStep[] = [];
+  let lastReplied = -1;
   const lines = text.split('\n');
   for (const [i, raw] of lines.entries()) {
     const line = i + 1;
@@ -109,7 +113,7 @@ export function parseRecording(text: string, name = 'recording'): QmpRecording {
       else if (isObject(value['error'])) reply['error'] = value['error'];
       else return fail(line, 'an exchange-log line needs "return" or an "error" object');
       if (request['execute'] === 'qmp_capabilities') continue;
-      steps.push({ line, request, reply, replyLine: line });
+      steps.push({ step: steps.length, line, request, reply, replyLine: line });
       continue;
     }
     const direction = value['direction'];
@@ -117,14 +121,16 @@ export function parseRecording(text: string, name = 'recording'): QmpRecording {
     if (direction !== 'in' && direction !== 'out') return fail(line, '"direction" must be "in" or "out"');
     if (!isObject(message)) return fail(line, '"message" must be a JSON object');
     if (direction === 'out') {
+      const isStep = negotiated && message['execute'] !== 'qmp_capabilities';
       const step: PendingStep = {
+        step: isStep ? steps.length : -1,
         line,
         request: requestOf(message, line, fail),
         reply: undefined,
         replyLine: undefined,
       };
-      sent.push(step);
-      if (negotiated && step.request['execute'] !== 'qmp_capabilities') steps.push(step);
+      open.push(step);
+      if (isStep) steps.push(step);
       continue;
     }
     if ('QMP' in message) {
@@ -135,26 +141,22 @@ export function parseRecording(text: string, name = 'recording'): QmpRecording {
     }
     seenIn = true;
     if (typeof message['event'] === 'string') {
-      let afterReplyOf = -1;
-      for (let s = steps.length - 1; s >= 0; s--) {
-        if (steps[s]?.replyLine !== undefined) {
-          afterReplyOf = s;
-          break;
-        }
-      }
-      events.push({ line, message, afterRequests: Math.min(steps.length, afterReplyOf + 2), afterReplyOf });
+      events.push({ line, message, afterRequests: Math.min(steps.length, lastReplied + 2), afterReplyOf: lastReplied });
       continue;
     }
     if (!('return' in message) && !isObject(message['error'])) {
       return fail(line, 'an "in" message must be a greeting, a reply ("return" or an "error" object) or an event');
     }
-    const answered = sent.find((s) => s.reply === undefined && sameValue(s.request['id'], message['id']));
+    const at = open.findIndex((s) => sameValue(s.request['id'], message['id']));
+    const answered = open[at];
     if (answered === undefined) {
-      const idText = message['id'] === undefined ? 'without an id' : `with id ${JSON.stringify(message['id'])}`;
+      const idText = message['id'] === undefined ? 'without an id' : `with id ${showValue(message['id'])}`;
       return fail(line, `a reply ${idText} that answers no request recorded before it`);
     }
+    open.splice(at, 1);
     answered.reply = message;
     answered.replyLine = line;
+    lastReplied = Math.max(lastReplied, answered.step);
     if (!negotiated && answered.request['execute'] === 'qmp_capabilities' && 'return' in message) negotiated = true;
   }
   if (format === undefined) return fail(undefined, 'the recording is empty');
@@ -162,7 +164,13 @@ export function parseRecording(text: string, name = 'recording'): QmpRecording {
     name,
     format,
     greeting,
-    steps: steps.map((s, i) => ({ index: i + 1, ...s })),
+    steps: steps.map((s, i) => ({
+      index: i + 1,
+      line: s.line,
+      request: s.request,
+      reply: s.reply,
+      replyLine: s.replyLine,
+    })),
     events,
   };
 }

@@ -110,3 +110,62 @@ test('a session recorded against QEMU replays to the same client code with the s
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('loosened: a client that pipelines what the recorded one sent in turn matches with ignoreIds', async (t) => {
+  if (!requireQemu(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'qmpkit-replay-'));
+  const q = await startQemu();
+  try {
+    const path = join(dir, 'session.jsonl');
+    const log = new TranscriptLog(path, 'recorded-vm');
+    const names = ['query-status', 'stop', 'query-status', 'cont', 'query-status'];
+    const recorded: unknown[] = [];
+    try {
+      const qmp = await QmpClient.connect(q.socketPath, { timeoutMs: 5000, label: 'recorded-vm' });
+      for (const name of names) recorded.push(await qmp.executeRaw(name));
+      await qmp.close();
+    } finally {
+      log.close();
+    }
+    // Sequential: every request went out as id 1. Pipelined, the replayed client uses 1..5.
+    const socket = join(dir, 'replay.sock');
+    const strict = await replaySession(path, { listen: `unix:${socket},server=on,wait=off` });
+    try {
+      const qmp = await QmpClient.connect(socket, { timeoutMs: 5000 });
+      const results = await Promise.allSettled(names.map((n) => qmp.executeRaw(n)));
+      assert.equal(results[0]?.status, 'fulfilled');
+      assert.equal(results[1]?.status, 'rejected');
+      assert.match(
+        String((results[1] as PromiseRejectedResult).reason),
+        /request 2 differs .* at id: expected 1, got 2/,
+      );
+      await qmp.close();
+    } finally {
+      await strict.close();
+    }
+    const loose = await replaySession(path, {
+      listen: `unix:${socket},server=on,wait=off`,
+      ignoreIds: true,
+      freshTimestamps: true,
+    });
+    try {
+      const qmp = await QmpClient.connect(socket, { timeoutMs: 5000 });
+      const resumed = qmp.waitForEvent('RESUME', { timeoutMs: 5000 });
+      assert.deepEqual(await Promise.all(names.map((n) => qmp.executeRaw(n))), recorded);
+      const resume = await resumed;
+      const recordedResume = readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"RESUME"'))
+        .map((l) => JSON.parse(l).message.timestamp);
+      assert.equal(recordedResume.length, 1);
+      assert.notDeepEqual(resume.timestamp, recordedResume[0]);
+      await qmp.close();
+      assert.deepEqual(loose.mismatches, []);
+    } finally {
+      await loose.close();
+    }
+  } finally {
+    await q.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { QmpRecordingError } from '../../src/errors/index.js';
 import { MAX_RECORDING_BYTES } from '../../src/limits.js';
 import { firstDifference, parseRecording, readRecording, replaySession } from '../../src/replay/index.js';
+import { prng } from '../helpers/prng.js';
 
 const GREETING = { QMP: { version: { qemu: { micro: 22, minor: 2, major: 7 }, package: '' }, capabilities: ['oob'] } };
 
@@ -189,4 +190,60 @@ test('firstDifference: the first differing member path, numbers by value, ignore
   assert.equal(firstDifference(recorded, changed, ['arguments.options', 'arguments.node-name']), undefined);
   // A path only covers itself and what is below it, not a member that shares its prefix.
   assert.deepEqual(firstDifference({ ab: 1, a: 1 }, { ab: 2, a: 2 }, ['a'])?.path, 'ab');
+});
+
+test('damaged recordings (seeded): a recording or a QmpRecordingError, never anything else', () => {
+  const good = transcript(
+    ...NEGOTIATION,
+    ['out', { execute: 'stop', id: 1 }],
+    ['in', { timestamp: { seconds: 1, microseconds: 2 }, event: 'STOP' }],
+    ['in', { return: {}, id: 1 }],
+    ['out', { execute: 'human-monitor-command', arguments: { 'command-line': 'info version' }, id: [1, { a: null }] }],
+    ['in', { return: '7.2.22\r\n', id: [1, { a: null }] }],
+  );
+  const pieces = [
+    '{',
+    '}',
+    '[',
+    ']',
+    '"',
+    ',',
+    ':',
+    '\n',
+    'null',
+    '"direction"',
+    '"in"',
+    '"out"',
+    '"message"',
+    '"id"',
+    '1e999',
+  ];
+  const seed = 0x5eed;
+  const rand = prng(seed);
+  let refused = 0;
+  for (let i = 0; i < 2000; i++) {
+    let text = good;
+    for (let m = 0; m < 1 + Math.floor(rand() * 3); m++) {
+      const at = Math.floor(rand() * text.length);
+      const cut = Math.floor(rand() * 8);
+      const piece = rand() < 0.5 ? (pieces[Math.floor(rand() * pieces.length)] ?? '') : '';
+      text = text.slice(0, at) + piece + text.slice(at + cut);
+    }
+    try {
+      parseRecording(text, 'fuzz.jsonl');
+    } catch (err) {
+      assert.ok(err instanceof QmpRecordingError, `seed ${seed}, case ${i}: ${String(err)}\n${text}`);
+      refused++;
+    }
+  }
+  // Most damage is caught; some leaves a valid recording (a changed string, say).
+  assert.ok(refused > 1000, `only ${refused} refused`);
+  // A reply whose id no request has, even one beyond 2^53, is named exactly.
+  assert.throws(
+    () =>
+      parseRecording(
+        `${transcript(['in', GREETING])}{"direction":"in","message":{"return":{},"id":18446744073709551615}}\n`,
+      ),
+    /:2: a reply with id 18446744073709551615 that answers no request/,
+  );
 });
