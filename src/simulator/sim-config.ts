@@ -29,6 +29,9 @@ export interface SimDeviceConfig {
   props: Record<string, string>;
 }
 
+/** A `-netdev TYPE,id=ID,...`. */
+export type SimNetdevConfig = Record<string, string>;
+
 /** Everything the simulator needs from its command line. */
 export interface SimConfig {
   monitors: SimMonitorConfig[];
@@ -39,6 +42,7 @@ export interface SimConfig {
   nodefaults: boolean;
   drives: SimDriveConfig[];
   devices: SimDeviceConfig[];
+  netdevs: SimNetdevConfig[];
   /** `-no-shutdown`: stay alive (paused, state `shutdown`) when the guest shuts down. */
   noShutdown: boolean;
   version: { major: number; minor: number; micro: number };
@@ -64,7 +68,6 @@ const IGNORED_WITH_ARG: ReadonlySet<string> = new Set([
   '-rtc',
   '-global',
   '-object',
-  '-netdev',
   '-nic',
   '-audiodev',
   '-D',
@@ -142,6 +145,7 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
     nodefaults: false,
     drives: [],
     devices: [],
+    netdevs: [],
     noShutdown: false,
     version: { major: 7, minor: 2, micro: 22 },
     package: '',
@@ -254,6 +258,9 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
         addDevice(driver, kv);
         break;
       }
+      case '-netdev':
+        cfg.netdevs.push(parseKeyValues(arg(), 'type'));
+        break;
       case '-nodefaults':
         cfg.nodefaults = true;
         break;
@@ -282,7 +289,7 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
         }
         if (IGNORED_FLAGS.has(o)) break;
         throw new QmpUsageError(
-          `${opt}: invalid option (the simulator supports: -qmp, -qmp-pretty, -chardev, -mon, -readconfig, -name, -uuid, -S, -machine, -drive, -cdrom, -hda, -device, -nodefaults, -no-shutdown, -sim-*; see qmpkit sim --help)`,
+          `${opt}: invalid option (the simulator supports: -qmp, -qmp-pretty, -chardev, -mon, -readconfig, -name, -uuid, -S, -machine, -drive, -cdrom, -hda, -device, -netdev, -nodefaults, -no-shutdown, -sim-*; see qmpkit sim --help)`,
         );
     }
   }

@@ -10,6 +10,7 @@ import { startSimulator } from '../../src/simulator/index.js';
 import { requireQemu, startQemu } from '../helpers/qemu.js';
 import { RawPeer } from './raw-peer.js';
 import { KNOWN_DIFFERENCES, SCENARIOS, type Scenario } from './scenarios.js';
+import { DEVICE_SCENARIOS } from './scenarios-devices.js';
 
 function normalize(line: string, dirs: readonly string[]): string {
   let out = line;
@@ -51,7 +52,7 @@ async function play(sc: Scenario, socketPath: string, dir: string, sockDir: stri
   }
 }
 
-for (const sc of SCENARIOS) {
+for (const sc of [...SCENARIOS, ...DEVICE_SCENARIOS]) {
   test(`conformance: ${sc.name}`, { timeout: 120_000 }, async (t) => {
     if (!requireQemu(t)) return;
     const dir = mkdtempSync(join(tmpdir(), 'qmpkit-conf-'));
