@@ -31,6 +31,8 @@ const Q35 = [
   'pcie-root-port,id=rp2,bus=pcie.0,chassis=2,addr=0x3',
   '-device',
   'e1000,id=n0,bus=pcie.0',
+  '-device',
+  'virtio-net-pci,id=v0,bus=pcie.0',
   '-drive',
   'if=none,id=cd0,media=cdrom',
   '-device',
