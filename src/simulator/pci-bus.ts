@@ -16,6 +16,8 @@ export interface PciFunction {
 }
 
 const FUNCS_PER_SLOT = 8;
+/** The expansion ROM's BAR number in query-pci. */
+const ROM_BAR = 6;
 const DEVFNS = 256;
 const SLOTS = 32;
 
@@ -127,11 +129,18 @@ export class PciBus {
     return at;
   }
 
-  /** Plugs a user device at a devfn `place` returned. */
-  plug(devfn: number, driver: string, id: string | undefined, multifunction: boolean, owner: object): void {
-    const ids = PCI_DEVICE_IDS[driver];
-    if (ids === undefined) throw new Error(`no PCI identity for ${driver}`);
-    this.#funcs[devfn] = { devfn, name: driver, id, ids, multifunction, owner };
+  /** Plugs a user device at a devfn `place` returned; `rom: false` when it has no option ROM BAR. */
+  plug(
+    devfn: number,
+    driver: string,
+    id: string | undefined,
+    options: { multifunction: boolean; rom: boolean },
+    owner: object,
+  ): void {
+    const known = PCI_DEVICE_IDS[driver];
+    if (known === undefined) throw new Error(`no PCI identity for ${driver}`);
+    const ids = options.rom ? known : { ...known, regions: known.regions.filter((r) => r.bar !== ROM_BAR) };
+    this.#funcs[devfn] = { devfn, name: driver, id, ids, multifunction: options.multifunction, owner };
   }
 
   unplug(owner: object): void {

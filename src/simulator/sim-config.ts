@@ -161,6 +161,7 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
       else if (g.group === 'mon') mons.push(g.opts);
       else if (g.group === 'drive') addDrive({ ...(g.id ? { id: g.id } : {}), ...g.opts });
       else if (g.group === 'device') addDevice(g.opts['driver'] ?? '', { ...(g.id ? { id: g.id } : {}), ...g.opts });
+      else if (g.group === 'netdev') cfg.netdevs.push({ ...(g.id ? { id: g.id } : {}), ...g.opts });
       else if (g.group === 'machine') setMachine(g.opts['type'] ?? cfg.machine);
       else if (g.group === 'name') cfg.name = g.opts['guest'];
       else throw new QmpUsageError(`-readconfig: group [${g.group}] is not supported by the simulator`);

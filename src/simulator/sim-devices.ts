@@ -1,6 +1,6 @@
 import { QmpCommandError } from '../errors/qmp-command-error.js';
 import { qdictOrder } from '../wire/index.js';
-import { DeviceProperties, isMacAddress, optionString, typedValue } from './device-props.js';
+import { DeviceProperties, isMacAddress, isOnOff, optionString, typedValue } from './device-props.js';
 import { PciBus, parseDevfn } from './pci-bus.js';
 import { PC_BUILTINS, Q35_BUILTINS } from './pci-ids.js';
 import { isQemuIdentifier } from './qemu-identifier.js';
@@ -146,6 +146,7 @@ export class SimDevices {
     }
     let devfn: number | undefined;
     if (bus.pci) devfn = bus.pci.place(driver, set.devfn, set.multifunction, !coldplug);
+    if (driver === 'pcie-root-port') this.#checkChassisSlot(props);
     const path = id !== undefined ? `/machine/peripheral/${id}` : `/machine/peripheral-anon/device[${this.#anon++}]`;
     const dev: SimDevice = {
       id,
@@ -159,7 +160,9 @@ export class SimDevices {
       buses: [],
       coldplug,
     };
-    if (bus.pci && devfn !== undefined) bus.pci.plug(devfn, driver, id, set.multifunction, dev);
+    // An empty romfile or rombar=0 leaves the device without an option ROM BAR.
+    const rom = optionString(props['romfile'] ?? 'x') !== '' && optionString(props['rombar'] ?? 1) !== '0';
+    if (bus.pci && devfn !== undefined) bus.pci.plug(devfn, driver, id, { multifunction: set.multifunction, rom }, dev);
     if (info.nic) dev.nic = this.network.attach(driver, id, set.mac, set.netdev);
     this.devices.push(dev);
     if (info.provides) {
@@ -168,6 +171,17 @@ export class SimDevices {
       dev.buses.push(name);
     }
     return dev;
+  }
+
+  /** Each root port needs its own (chassis, slot) pair, both 0 unless given. */
+  #checkChassisSlot(props: Record<string, unknown>): void {
+    const pair = (p: Record<string, unknown>): string =>
+      `${Number(optionString(p['chassis'] ?? 0))}/${Number(optionString(p['slot'] ?? 0))}`;
+    const mine = pair(props);
+    if (this.devices.some((d) => d.driver === 'pcie-root-port' && pair(d.props) === mine)) {
+      // QEMU passes on -EBUSY from its chassis table.
+      throw new QmpCommandError('GenericError', "Can't add chassis slot, error -16");
+    }
   }
 
   #findBus(driver: string, info: DriverInfo, given: unknown): string {
@@ -197,14 +211,15 @@ export class SimDevices {
     for (const key of qdictOrder(Object.keys(props))) {
       if (key === 'driver' || key === 'bus' || key === 'id' || props[key] === undefined) continue;
       const text = optionString(props[key]);
-      this.properties.require(driver, key);
+      const declared = this.properties.require(driver, key);
       const bad = (): QmpCommandError =>
         new QmpCommandError('GenericError', `Property '${driver}.${key}' doesn't take value '${text}'`);
+      if (declared?.type === 'bool' && !isOnOff(text)) {
+        throw new QmpCommandError('GenericError', `Parameter '${key}' expects 'on' or 'off'`);
+      }
       if (key === 'addr') out.devfn = parseDevfn(driver, text);
-      else if (key === 'multifunction') {
-        if (!['on', 'off', 'yes', 'no', 'true', 'false'].includes(text)) throw bad();
-        out.multifunction = text === 'on' || text === 'yes' || text === 'true';
-      } else if (key === 'mac' && info.nic) {
+      else if (key === 'multifunction') out.multifunction = text === 'on' || text === 'yes' || text === 'true';
+      else if (key === 'mac' && info.nic) {
         if (!isMacAddress(text)) throw bad();
         out.mac = text;
       } else if (key === 'netdev' && info.nic) out.netdev = this.network.backendFor(driver, text);
