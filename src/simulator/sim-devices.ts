@@ -18,6 +18,8 @@ interface DriverInfo {
   nic?: boolean;
   /** Needs a `drive`; the name its errors give the property's owner. */
   drive?: string;
+  /** Takes an optional `drive` (a removable medium). */
+  optionalDrive?: boolean;
 }
 
 /** The device models the simulator knows, with the bus they need. */
@@ -37,11 +39,11 @@ const DRIVERS: Record<string, DriverInfo> = {
   'usb-kbd': { bus: 'usb-bus' },
   'usb-tablet': { bus: 'usb-bus' },
   'usb-mouse': { bus: 'usb-bus' },
-  'usb-storage': { bus: 'usb-bus' },
-  'ide-cd': { bus: 'IDE' },
-  'ide-hd': { bus: 'IDE' },
-  'scsi-cd': { bus: 'SCSI' },
-  'scsi-hd': { bus: 'SCSI' },
+  'usb-storage': { bus: 'usb-bus', drive: 'usb-storage' },
+  'ide-cd': { bus: 'IDE', optionalDrive: true },
+  'ide-hd': { bus: 'IDE', drive: 'ide-hd' },
+  'scsi-cd': { bus: 'SCSI', optionalDrive: true },
+  'scsi-hd': { bus: 'SCSI', drive: 'scsi-hd' },
 };
 
 /** A device on the simulated machine. */
@@ -223,8 +225,8 @@ export class SimDevices {
         if (!isMacAddress(text)) throw bad();
         out.mac = text;
       } else if (key === 'netdev' && info.nic) out.netdev = this.network.backendFor(driver, text);
-      else if (key === 'drive' && info.drive !== undefined) {
-        hooks.drive?.(info.drive, text);
+      else if (key === 'drive' && (info.drive !== undefined || info.optionalDrive)) {
+        hooks.drive?.(info.drive ?? driver, text);
         out.drive = text;
       }
     }
