@@ -1,7 +1,7 @@
 // PCI buses of the simulated machine: which function sits at which devfn, QEMU 7.2's slot
 // allocation and its errors, and what `query-pci` reports.
 import { QmpCommandError } from '../errors/qmp-command-error.js';
-import { PCI_DEVICE_IDS, type PciIdentity } from './pci-ids.js';
+import { PCI_DEVICE_IDS, type PciBuiltin, type PciIdentity } from './pci-ids.js';
 
 /** A function on a PCI bus: a machine built-in (`id` undefined, `owner` undefined) or a user device. */
 export interface PciFunction {
@@ -66,9 +66,20 @@ export class PciBus {
     this.secondary = secondary;
   }
 
-  /** Puts a machine built-in at its fixed place. */
-  addBuiltin(devfn: number, name: string, ids: PciIdentity): void {
-    this.#funcs[devfn] = { devfn, name, id: undefined, ids, multifunction: fnOf(devfn) !== 0, owner: undefined };
+  /** Puts the machine's built-in functions at their fixed places. */
+  addBuiltins(builtins: readonly PciBuiltin[]): void {
+    for (const b of builtins) {
+      // A slot with several built-in functions (the PIIX and ICH9 south bridges) is multifunction.
+      const multifunction = builtins.some((o) => o !== b && slotOf(o.devfn) === slotOf(b.devfn));
+      this.#funcs[b.devfn] = {
+        devfn: b.devfn,
+        name: b.name,
+        id: undefined,
+        ids: b.ids,
+        multifunction,
+        owner: undefined,
+      };
+    }
   }
 
   /**

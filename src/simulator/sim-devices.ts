@@ -100,11 +100,11 @@ export class SimDevices {
     if (machine === 'q35') {
       // QEMU 7.2 hot-plugs PCIe devices only into root ports, never into the root complex itself.
       const root = this.#addBus('pcie.0', 'PCIE', false, false);
-      for (const b of Q35_BUILTINS) root?.addBuiltin(b.devfn, b.name, b.ids);
+      root?.addBuiltins(Q35_BUILTINS);
       for (let i = 0; i < 6; i++) this.#addBus(`ide.${i}`, 'IDE', false, false);
     } else if (machine === 'pc') {
       const root = this.#addBus('pci.0', 'PCI', true, false);
-      for (const b of PC_BUILTINS) root?.addBuiltin(b.devfn, b.name, b.ids);
+      root?.addBuiltins(PC_BUILTINS);
       this.#addBus('ide.0', 'IDE', false, false);
       this.#addBus('ide.1', 'IDE', false, false);
     }
