@@ -11,7 +11,9 @@ import { registerBlockCommands } from './sim-commands-block.js';
 import { registerJobCommands } from './sim-commands-jobs.js';
 import { registerMachineCommands } from './sim-commands-machine.js';
 import { DEFAULT_MIGRATION_PARAMETERS, registerMiscCommands } from './sim-commands-misc.js';
+import { registerNetCommands } from './sim-commands-net.js';
 import { registerQdevCommands } from './sim-commands-qdev.js';
+import { registerYankCommands } from './sim-commands-yank.js';
 import { parseSimArgs, type SimConfig } from './sim-config.js';
 import { SimDevices } from './sim-devices.js';
 import { SimFaults, type SimIoError } from './sim-faults.js';
@@ -229,6 +231,15 @@ export class QmpSimulator {
       }
       this.block.backends.push(backend);
     }
+    for (const n of c.netdevs) {
+      try {
+        this.devices.network.add({ ...n, type: n['type'] ?? '', id: n['id'] ?? '' });
+      } catch (err) {
+        throw new QmpUsageError(
+          `-netdev ${n['type'] ?? ''}: ${err instanceof QmpCommandError ? err.desc : String(err)}`,
+        );
+      }
+    }
     for (const d of c.devices) {
       let dev: ReturnType<SimDevices['add']>;
       try {
@@ -272,6 +283,13 @@ export class QmpSimulator {
   #reset(): void {
     this.emit('RESET', { guest: false, reason: 'host-qmp-system-reset' });
     if (!this.runstate.running) this.runstate.set('prelaunch');
+    // A reset completes the PCI unplugs still waiting for the guest. QEMU reports them gone some
+    // milliseconds after the reset's reply; the simulator right after it, so a test need not wait.
+    const pending = this.devices.pendingUnplugs();
+    if (pending.length === 0) return;
+    setImmediate(() => {
+      for (const d of pending) this.#deleted(d);
+    });
   }
 
   #powerdown(): void {
@@ -326,6 +344,7 @@ export class QmpSimulator {
       config: c,
       release: this.release,
       server: s,
+      schema,
       block: this.block,
       devices: this.devices,
       runstate: this.runstate,
@@ -347,6 +366,8 @@ export class QmpSimulator {
     registerJobCommands(reg, sim, this.jobs);
     this.#migrationState = new SimMigration(sim);
     registerMigrationCommands(reg, sim, this.#migrationState);
+    registerNetCommands(reg, sim);
+    registerYankCommands(reg, sim);
 
     if (c.debugCommands) {
       // Not in QEMU: lets tool tests trigger BLOCK_IO_ERROR over QMP. Registered only on request.
@@ -364,9 +385,11 @@ export class QmpSimulator {
   }
 
   #deleted(dev: ReturnType<SimDevices['find']> & object): void {
-    if (!this.devices.devices.includes(dev)) return;
-    this.devices.remove(dev);
-    this.emit('DEVICE_DELETED', { device: dev.id, path: dev.path });
+    for (const gone of this.devices.remove(dev)) {
+      // A node the device held as its drive is free again.
+      for (const n of this.block.nodes.values()) if (n.usedBy === gone.path) n.usedBy = undefined;
+      this.emit('DEVICE_DELETED', { device: gone.id, path: gone.path });
+    }
   }
 }
 

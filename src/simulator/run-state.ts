@@ -66,6 +66,7 @@ export const QEMU_7_2_RUNSTATE_TRANSITIONS: Readonly<Record<SimRunState, readonl
 /** Holds the run state; refuses transitions QEMU 7.2 would abort on. */
 export class SimRunStateMachine {
   #state: SimRunState;
+  #hasRun = false;
 
   constructor(initial: SimRunState) {
     this.#state = initial;
@@ -80,6 +81,11 @@ export class SimRunStateMachine {
     return this.#state === 'running';
   }
 
+  /** True once the guest has run: QEMU's virtual clock has moved (it stands still from `-S` until `cont`). */
+  get hasRun(): boolean {
+    return this.#hasRun;
+  }
+
   /** QEMU's runstate_needs_reset(). */
   get needsReset(): boolean {
     return this.#state === 'internal-error' || this.#state === 'shutdown';
@@ -92,5 +98,6 @@ export class SimRunStateMachine {
       throw new Error(`invalid runstate transition: '${this.#state}' -> '${to}'`);
     }
     this.#state = to;
+    if (to === 'running') this.#hasRun = true;
   }
 }

@@ -236,11 +236,14 @@ export class SimBlock {
     const node = this.nodes.get(nodeName);
     if (!node || nodeName.startsWith('#'))
       throw new QmpCommandError('GenericError', `Failed to find node with node-name='${nodeName}'`);
-    if (node.usedBy !== undefined)
+    // QEMU's words: a node under a device (a BlockBackend) is "in use" by node name; one that
+    // another node holds as a child is a "block device" in use.
+    if (node.usedBy !== undefined) {
       throw new QmpCommandError(
         'GenericError',
-        `Node '${nodeName}' is busy: node is used as backing hd of '${node.usedBy}'`,
+        this.nodes.has(node.usedBy) ? `Block device ${nodeName} is in use` : `Node ${nodeName} is in use`,
       );
+    }
     for (const other of this.nodes.values()) if (other.usedBy === nodeName) other.usedBy = undefined;
     this.nodes.delete(nodeName);
   }

@@ -73,7 +73,6 @@ export function registerMiscCommands(reg: SimRegister, sim: SimMachine): void {
     throw new QmpCommandError('GenericError', 'No file descriptor supplied via SCM_RIGHTS');
   });
   reg('query-fdsets', () => []);
-  reg('query-iothreads', () => []);
   reg('query-hotpluggable-cpus', () => []);
   reg(
     'migrate-pause',
@@ -85,5 +84,4 @@ export function registerMiscCommands(reg: SimRegister, sim: SimMachine): void {
     },
     { allowOob: true },
   );
-  reg('query-yank', () => [{ type: 'chardev', id: c.monitors[0]?.label ?? 'compat_monitor0' }], { allowOob: true });
 }

@@ -1,6 +1,7 @@
 // What the simulator's command handlers get: a way to register a handler (its return is put in the
 // schema's member order) and the simulated machine. The handlers are grouped by QEMU's QAPI modules,
 // one file each (sim-commands-*.ts).
+import type { QapiSchema } from '../schema/index.js';
 import type { QmpCommandContext, QmpMonitor, QmpServer } from '../server/index.js';
 import type { SimRunStateMachine } from './run-state.js';
 import type { SimBlock } from './sim-block.js';
@@ -24,6 +25,8 @@ export interface SimMachine {
   /** The QEMU release played: its schema and recorded replies. */
   readonly release: SimRelease;
   readonly server: QmpServer;
+  /** QEMU 7.2's schema, for what depends on its enums (object types). */
+  readonly schema: QapiSchema;
   readonly block: SimBlock;
   readonly devices: SimDevices;
   readonly runstate: SimRunStateMachine;
@@ -38,7 +41,7 @@ export interface SimMachine {
   powerdown(): void;
   /** The simulated QEMU exits. */
   exit(reason: string): void;
-  /** A device whose unplug the guest acknowledged is gone. */
+  /** A device is gone (an unplug the guest acknowledged, a reset, USB): it and what was on its buses. */
   deleted(dev: NonNullable<ReturnType<SimDevices['find']>>): void;
 }
 

@@ -30,6 +30,9 @@ export interface SimDeviceConfig {
   props: Record<string, string>;
 }
 
+/** A `-netdev TYPE,id=ID,...`. */
+export type SimNetdevConfig = Record<string, string>;
+
 /** Everything the simulator needs from its command line. */
 export interface SimConfig {
   monitors: SimMonitorConfig[];
@@ -40,6 +43,7 @@ export interface SimConfig {
   nodefaults: boolean;
   drives: SimDriveConfig[];
   devices: SimDeviceConfig[];
+  netdevs: SimNetdevConfig[];
   /** `-no-shutdown`: stay alive (paused, state `shutdown`) when the guest shuts down. */
   noShutdown: boolean;
   version: { major: number; minor: number; micro: number };
@@ -67,7 +71,6 @@ const IGNORED_WITH_ARG: ReadonlySet<string> = new Set([
   '-rtc',
   '-global',
   '-object',
-  '-netdev',
   '-nic',
   '-audiodev',
   '-D',
@@ -145,6 +148,7 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
     nodefaults: false,
     drives: [],
     devices: [],
+    netdevs: [],
     noShutdown: false,
     version: { major: 7, minor: 2, micro: 22 },
     package: '',
@@ -161,6 +165,7 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
       else if (g.group === 'mon') mons.push(g.opts);
       else if (g.group === 'drive') addDrive({ ...(g.id ? { id: g.id } : {}), ...g.opts });
       else if (g.group === 'device') addDevice(g.opts['driver'] ?? '', { ...(g.id ? { id: g.id } : {}), ...g.opts });
+      else if (g.group === 'netdev') cfg.netdevs.push({ ...(g.id ? { id: g.id } : {}), ...g.opts });
       else if (g.group === 'machine') setMachine(g.opts['type'] ?? cfg.machine);
       else if (g.group === 'name') cfg.name = g.opts['guest'];
       else throw new QmpUsageError(`-readconfig: group [${g.group}] is not supported by the simulator`);
@@ -258,6 +263,9 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
         addDevice(driver, kv);
         break;
       }
+      case '-netdev':
+        cfg.netdevs.push(parseKeyValues(arg(), 'type'));
+        break;
       case '-nodefaults':
         cfg.nodefaults = true;
         break;
@@ -289,7 +297,7 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
         }
         if (IGNORED_FLAGS.has(o)) break;
         throw new QmpUsageError(
-          `${opt}: invalid option (the simulator supports: -qmp, -qmp-pretty, -chardev, -mon, -readconfig, -name, -uuid, -S, -machine, -drive, -cdrom, -hda, -device, -nodefaults, -no-shutdown, -sim-*; see qmpkit sim --help)`,
+          `${opt}: invalid option (the simulator supports: -qmp, -qmp-pretty, -chardev, -mon, -readconfig, -name, -uuid, -S, -machine, -drive, -cdrom, -hda, -device, -netdev, -nodefaults, -no-shutdown, -sim-*; see qmpkit sim --help)`,
         );
     }
   }

@@ -18,7 +18,8 @@ tools without a VM. Its command line is QEMU's own:
   -name NAME  -uuid UUID  -S (start paused)  -no-shutdown
   -machine pc|q35|none      (default pc; its default cd-rom is ide1-cd0, q35's ide2-cd0; -nodefaults drops it)
   -drive if=none|ide,id=ID,media=cdrom|disk[,file=F,format=raw,readonly=on]
-  -device ide-cd|ide-hd|scsi-cd|e1000|virtio-net-pci|qemu-xhci|usb-kbd|...,id=ID[,drive=ID,bus=BUS]
+  -device ide-cd|ide-hd|scsi-cd|e1000|virtio-net-pci|qemu-xhci|usb-kbd|...,id=ID[,drive=ID,bus=BUS,addr=SLOT]
+  -netdev user|tap|socket|hubport,id=ID[,...]   a NIC's netdev= backend (recorded, never opened)
 Simulator-only options:
   --qemu-version X.Y        the QEMU release to play: ${QEMU_RELEASES.join(', ')} (default 7.2): its
                             version, schema, query-commands; commands it lacks are not found
