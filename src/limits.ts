@@ -114,3 +114,9 @@ export const LAUNCH_SHUTDOWN_TIMEOUT_MS = 5_000;
 
 /** Entries kept in qmp-shell's history file: QEMU's qmp-shell calls `readline.set_history_length(1024)`. */
 export const SHELL_HISTORY_SIZE = 1024;
+
+/**
+ * Descriptors one request may carry (option `maxFdsPerRequest`). QEMU's socket chardev reads at most
+ * 16 with one message (`TCP_MAX_FDS`) and the kernel closes any beyond the receiver's room.
+ */
+export const MAX_FDS_PER_REQUEST = 16;

@@ -40,6 +40,11 @@ export interface QmpSessionOptions {
    * `qmpkit:client:listener-error` diagnostics channel. It never becomes an uncaught exception.
    */
   onListenerError?: ListenerErrorHandler;
+  /**
+   * Most descriptors one request may carry in `fds` (default `MAX_FDS_PER_REQUEST`, 16: QEMU's socket
+   * chardev reads no more with one message); past it `execute` rejects with `QMP_ERR_LIMIT`.
+   */
+  maxFdsPerRequest?: number;
   /** Label for traces and errors (default: the address). */
   label?: string;
 }
@@ -70,6 +75,13 @@ export interface QmpExecuteOptions {
   timeoutMs?: number;
   /** Aborts the call (`QMP_ERR_ABORTED`). If it was already sent, the command may still run in QEMU. */
   signal?: AbortSignal;
+  /**
+   * Open file descriptors to pass with this request (`SCM_RIGHTS`), for `getfd`, `add-fd`,
+   * `add_client`, ... They travel with this request's bytes and no other's. Needs a unix socket and
+   * the native addon (`QMP_ERR_FD_UNAVAILABLE` otherwise, nothing sent). The kernel copies them: the
+   * caller still owns its descriptors and closes them when it wants. See `docs/fd-passing.md`.
+   */
+  fds?: readonly number[];
 }
 
 /** Per-call options of the session's requests. */

@@ -219,11 +219,12 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     argumentsJson?: string,
     options: QmpExecuteOptions & { oob?: boolean } = {},
   ): Promise<string> {
-    const { timeoutMs, signal, oob } = options;
+    const { timeoutMs, signal, oob, fds } = options;
     const request: QmpRequestOptions = {
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(signal ? { signal } : {}),
       ...(oob ? { oob } : {}),
+      ...(fds ? { fds } : {}),
     };
     return this.#session.requestText(name, argumentsJson, request);
   }

@@ -19,6 +19,8 @@ export const QMP_ERROR_CODES = {
   QMP_ERR_VALIDATION: 'Arguments do not match the QAPI schema (checked before sending, or by the server).',
   QMP_ERR_SCHEMA: 'A QAPI schema (introspection or source files) could not be read.',
   QMP_ERR_LAUNCH: 'QEMU could not be started or exited early; the error carries its exit status and stderr tail.',
+  QMP_ERR_FD_UNAVAILABLE:
+    'File descriptors cannot be passed: the transport is not a unix socket, or the native addon is not built (`reason` says which).',
   QMP_ERR_INTERNAL:
     'A bug in qmpkit: an internal invariant broke (e.g. an impossible runstate transition). Please report it.',
 } as const;

@@ -53,6 +53,9 @@ describe('the packed package', { concurrency: false }, () => {
       'dist/src/qapi/7.2/index.d.ts',
       'data/qmp-schema-7.2.json',
       'docs/cli.md',
+      'native/fdpass/binding.gyp',
+      'native/fdpass/fdpass.c',
+      'native/fdpass/build.mjs',
     ]) {
       assert.ok(files.includes(f), `${f} is missing from the tarball`);
     }
@@ -60,7 +63,7 @@ describe('the packed package', { concurrency: false }, () => {
 
   test('holds no tests, no TypeScript sources, no source maps and nothing outside its parts', () => {
     const allowed =
-      /^(package\.json|README\.md|LICENSE|dist\/src\/.+\.(js|d\.ts)|data\/[^/]+\.json|docs\/.+\.(md|ts))$/;
+      /^(package\.json|README\.md|LICENSE|dist\/src\/.+\.(js|d\.ts)|data\/[^/]+\.json|docs\/.+\.(md|ts)|native\/fdpass\/(binding\.gyp|fdpass\.c|build\.mjs))$/;
     assert.deepEqual(
       files.filter((f) => !allowed.test(f)),
       [],
