@@ -10,8 +10,11 @@ export {
   LISTENER_ERROR_CHANNEL,
   type ListenerErrorHandler,
   type QmpAcceptOptions,
+  type QmpAddedFd,
+  type QmpAddFdOptions,
   QmpClient,
   type QmpClientOptions,
+  type QmpCloseFdsetOptions,
   type QmpEventIterator,
   type QmpEventMatch,
   type QmpEventOf,
@@ -32,6 +35,7 @@ export * from './errors/index.js';
 export {
   CLIENT_CLOSE_TIMEOUT_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
+  MAX_FDS_PER_REQUEST,
   MAX_MESSAGE_BYTES,
   MAX_NESTING_DEPTH,
   MAX_PENDING_COMMANDS,
@@ -70,4 +74,5 @@ export type {
 export { type QmpTraceMessage, TRACE_CHANNELS } from './trace/index.js';
 export { formatAddress, parseAddress, type QmpAddress, type QmpAddressOptions } from './transport/address.js';
 export type { QmpTlsOptions } from './transport/connect.js';
+export { fdPassingSupport } from './transport/fd-addon.js';
 export { decodeJson, encodeJson, type JsonObject, type JsonValue } from './wire/index.js';

@@ -95,3 +95,23 @@ export interface QmpRequestOptions extends QmpExecuteOptions {
    */
   onReply?: () => void;
 }
+
+/** Options of `QmpClient.addFd`: where the descriptor goes, and the call's deadline. */
+export interface QmpAddFdOptions extends Omit<QmpExecuteOptions, 'fds'> {
+  /** The fd set to add to (`fdset-id`); QEMU picks a new one when left out. */
+  fdset?: number;
+  /** Free text QEMU keeps beside the descriptor and shows in `query-fdsets`. */
+  opaque?: string;
+}
+
+/** What QEMU answers to `add-fd`: the fd set, and the descriptor's number inside QEMU. */
+export interface QmpAddedFd {
+  'fdset-id': number;
+  fd: number;
+}
+
+/** Options of `QmpClient.closeFdset`. */
+export interface QmpCloseFdsetOptions extends Omit<QmpExecuteOptions, 'fds'> {
+  /** Remove only this descriptor (QEMU's number, from `addFd` or `query-fdsets`), not the whole set. */
+  fd?: number;
+}

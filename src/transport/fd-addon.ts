@@ -55,3 +55,14 @@ export function loadFdAddon(env: NodeJS.ProcessEnv = process.env): QmpFdAddonSta
     };
   }
 }
+
+/**
+ * Whether this process can pass file descriptors over unix sockets (the native addon is built,
+ * loads, and is not disabled by `QMPKIT_NO_NATIVE=1`), and if not, why.
+ */
+export function fdPassingSupport():
+  | { readonly available: true }
+  | { readonly available: false; readonly reason: string } {
+  const status = loadFdAddon();
+  return status.ok ? { available: true } : { available: false, reason: status.reason };
+}
