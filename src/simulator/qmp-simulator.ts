@@ -8,6 +8,7 @@ import { orderBySchema } from './schema-order.js';
 import { SimBlock, type SimBlockBackend } from './sim-block.js';
 import type { SimArgs, SimMachine, SimRegister } from './sim-commands.js';
 import { registerBlockCommands } from './sim-commands-block.js';
+import { registerFdCommands } from './sim-commands-fds.js';
 import { registerMachineCommands } from './sim-commands-machine.js';
 import { DEFAULT_MIGRATION_PARAMETERS, registerMiscCommands } from './sim-commands-misc.js';
 import { registerQdevCommands } from './sim-commands-qdev.js';
@@ -298,6 +299,7 @@ export class QmpSimulator {
     registerBlockCommands(reg, sim);
     registerQdevCommands(reg, sim);
     registerMiscCommands(reg, sim);
+    registerFdCommands(reg);
 
     if (c.debugCommands) {
       // Not in QEMU: lets tool tests trigger BLOCK_IO_ERROR over QMP. Registered only on request.
