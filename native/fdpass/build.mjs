@@ -14,8 +14,11 @@ if (process.env.QMPKIT_NO_NATIVE === '1' && !strict) {
 }
 // npm names its bundled node-gyp in lifecycle scripts; outside them, look beside npm itself.
 const prefix = dirname(dirname(process.execPath));
+// npm's lifecycle PATH holds .../npm/node_modules/@npmcli/run-script/lib/node-gyp-bin.
+const shimDir = (process.env.PATH ?? '').split(':').find((d) => d.endsWith('node-gyp-bin'));
 const candidates = [
   process.env.npm_config_node_gyp,
+  shimDir && join(shimDir, '..', '..', '..', '..', 'node-gyp', 'bin', 'node-gyp.js'),
   join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
   join(prefix, 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
 ].filter((p) => p !== undefined && p !== '' && existsSync(p));
