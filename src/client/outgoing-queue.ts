@@ -92,9 +92,15 @@ export class OutgoingQueue {
     this.#behindFds = [];
     const line = call.line;
     const data = typeof line === 'string' ? Buffer.from(line) : Buffer.concat(line.map((p) => Buffer.from(p)));
-    hooks
-      .sender()(data, call.fds ?? [])
-      .then(
+    let send: FdSender;
+    try {
+      send = hooks.sender();
+    } catch (err) {
+      this.#behindFds = undefined;
+      hooks.failed(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    send(data, call.fds ?? []).then(
         () => {
           const next = this.#behindFds ?? [];
           this.#behindFds = undefined;

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { loadFdAddon } from '../../src/transport/fd-addon.js';
 import { PROJECT_ROOT } from '../helpers/golden.js';
 
 const run = promisify(execFile);
@@ -110,5 +111,16 @@ describe('the packed package', { concurrency: false }, () => {
       "console.log((await qmp.execute('query-status')).status); await qmp.close(); await sim.close();";
     const lib = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: consumer, env });
     assert.equal(lib.stdout, 'running\n');
+    // The install step built the fd-passing addon wherever this checkout could build it.
+    const fds = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import { fdPassingSupport } from 'qmpkit'; console.log(fdPassingSupport().available);",
+      ],
+      { cwd: consumer, env },
+    );
+    assert.equal(fds.stdout, `${String(loadFdAddon().ok)}\n`);
   });
 });
