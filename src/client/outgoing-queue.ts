@@ -101,15 +101,15 @@ export class OutgoingQueue {
       return;
     }
     send(data, call.fds ?? []).then(
-        () => {
-          const next = this.#behindFds ?? [];
-          this.#behindFds = undefined;
-          this.push(next);
-        },
-        (err: unknown) => {
-          this.#behindFds = undefined;
-          hooks.failed(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
+      () => {
+        const next = this.#behindFds ?? [];
+        this.#behindFds = undefined;
+        this.push(next);
+      },
+      (err: unknown) => {
+        this.#behindFds = undefined;
+        hooks.failed(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
   }
 }

@@ -64,7 +64,7 @@ describe('the packed package', { concurrency: false }, () => {
 
   test('holds no tests, no TypeScript sources, no source maps and nothing outside its parts', () => {
     const allowed =
-      /^(package\.json|README\.md|LICENSE|dist\/src\/.+\.(js|d\.ts)|data\/[^/]+\.json|docs\/.+\.(md|ts)|native\/fdpass\/(binding\.gyp|fdpass\.c|build\.mjs))$/;
+      /^(package\.json|README\.md|LICENSE|dist\/src\/.+\.(js|d\.ts)|data\/(qemu\/([^/]+\/[^/]+\.json|README\.md)|[^/]+\.json)|docs\/.+\.(md|ts)|native\/fdpass\/(binding\.gyp|fdpass\.c|build\.mjs))$/;
     assert.deepEqual(
       files.filter((f) => !allowed.test(f)),
       [],
