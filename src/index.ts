@@ -11,8 +11,11 @@ export {
   type ListenerErrorHandler,
   migrate,
   type QmpAcceptOptions,
+  type QmpAddedFd,
+  type QmpAddFdOptions,
   QmpClient,
   type QmpClientOptions,
+  type QmpCloseFdsetOptions,
   type QmpEventIterator,
   type QmpEventMatch,
   type QmpEventOf,
@@ -42,6 +45,7 @@ export {
   CLIENT_CLOSE_TIMEOUT_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   MAX_DEPTH,
+  MAX_FDS_PER_REQUEST,
   MAX_MESSAGE_BYTES,
   MAX_PENDING_COMMANDS,
   MAX_QUEUED_CONNECTIONS,
@@ -79,4 +83,5 @@ export type {
 export { type QmpTraceMessage, TRACE_CHANNELS, TranscriptLog } from './trace/index.js';
 export { formatAddress, parseAddress, type QmpAddress, type QmpAddressOptions } from './transport/address.js';
 export type { QmpTlsOptions } from './transport/connect.js';
+export { fdPassingSupport } from './transport/fd-addon.js';
 export { decodeJson, encodeJson, type JsonObject, type JsonValue } from './wire/index.js';

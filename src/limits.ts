@@ -126,3 +126,8 @@ export const MAX_QGA_QUEUED_COMMANDS = 1_024;
 
 /** How often `QgaClient.exec` asks `guest-exec-status` whether the process has exited, in ms (option `pollIntervalMs`). */
 export const QGA_POLL_INTERVAL_MS = 100;
+/**
+ * Descriptors one request may carry (option `maxFdsPerRequest`). QEMU's socket chardev reads at most
+ * 16 with one message (`TCP_MAX_FDS`) and the kernel closes any beyond the receiver's room.
+ */
+export const MAX_FDS_PER_REQUEST = 16;

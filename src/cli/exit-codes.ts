@@ -50,6 +50,7 @@ export function exitCodeFor(error: unknown): ExitCode {
     case 'QMP_ERR_LIMIT':
     case 'QMP_ERR_SCHEMA':
     case 'QMP_ERR_LAUNCH':
+    case 'QMP_ERR_FD_UNAVAILABLE':
       return EXIT_CODES.connection;
     case 'QMP_ERR_INTERNAL':
       return EXIT_CODES.internal;

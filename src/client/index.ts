@@ -14,7 +14,15 @@ export {
 } from './event-hub.js';
 export { LISTENER_ERROR_CHANNEL, type QmpListenerErrorMessage } from './listener-errors.js';
 export { migrate, type QmpMigrateOptions, type QmpWaitMigrationOptions, waitMigration } from './migrate.js';
-export type { QmpClientOptions, QmpExecuteOptions, QmpRequestOptions, QmpSessionOptions } from './options.js';
+export type {
+  QmpAddedFd,
+  QmpAddFdOptions,
+  QmpClientOptions,
+  QmpCloseFdsetOptions,
+  QmpExecuteOptions,
+  QmpRequestOptions,
+  QmpSessionOptions,
+} from './options.js';
 export { QmpClient } from './qmp-client.js';
 export { type QmpAcceptOptions, QmpListener, type QmpListenerOptions } from './qmp-listener.js';
 export type { QmpReconnectEvent, QmpReconnectOptions } from './reconnect-policy.js';

@@ -49,6 +49,11 @@ export interface QmpSessionOptions {
    * `qmpkit:client:listener-error` diagnostics channel. It never becomes an uncaught exception.
    */
   onListenerError?: ListenerErrorHandler;
+  /**
+   * Most descriptors one request may carry in `fds` (default `MAX_FDS_PER_REQUEST`, 16: QEMU's socket
+   * chardev reads no more with one message); past it `execute` rejects with `QMP_ERR_LIMIT`.
+   */
+  maxFdsPerRequest?: number;
   /** Label for traces and errors (default: the address). */
   label?: string;
 }
@@ -79,6 +84,13 @@ export interface QmpExecuteOptions {
   timeoutMs?: number;
   /** Aborts the call (`QMP_ERR_ABORTED`). If it was already sent, the command may still run in QEMU. */
   signal?: AbortSignal;
+  /**
+   * Open file descriptors to pass with this request (`SCM_RIGHTS`), for `getfd`, `add-fd`,
+   * `add_client`, ... They travel with this request's bytes and no other's. Needs a unix socket and
+   * the native addon (`QMP_ERR_FD_UNAVAILABLE` otherwise, nothing sent). The kernel copies them: the
+   * caller still owns its descriptors and closes them when it wants. See `docs/fd-passing.md`.
+   */
+  fds?: readonly number[];
 }
 
 /** Per-call options of the session's requests. */
@@ -91,4 +103,24 @@ export interface QmpRequestOptions extends QmpExecuteOptions {
    * server's order of replies and events.
    */
   onReply?: () => void;
+}
+
+/** Options of `QmpClient.addFd`: where the descriptor goes, and the call's deadline. */
+export interface QmpAddFdOptions extends Omit<QmpExecuteOptions, 'fds'> {
+  /** The fd set to add to (`fdset-id`); QEMU picks a new one when left out. */
+  fdset?: number;
+  /** Free text QEMU keeps beside the descriptor and shows in `query-fdsets`. */
+  opaque?: string;
+}
+
+/** What QEMU answers to `add-fd`: the fd set, and the descriptor's number inside QEMU. */
+export interface QmpAddedFd {
+  'fdset-id': number;
+  fd: number;
+}
+
+/** Options of `QmpClient.closeFdset`. */
+export interface QmpCloseFdsetOptions extends Omit<QmpExecuteOptions, 'fds'> {
+  /** Remove only this descriptor (QEMU's number, from `addFd` or `query-fdsets`), not the whole set. */
+  fd?: number;
 }

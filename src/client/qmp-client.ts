@@ -23,7 +23,14 @@ import type { QapiSchema } from '../schema/index.js';
 import type { QmpAddress } from '../transport/address.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
 import type { QmpEventIterator, QmpEventsOptions, QmpWaitOptions } from './event-hub.js';
-import type { QmpClientOptions, QmpExecuteOptions, QmpRequestOptions } from './options.js';
+import type {
+  QmpAddedFd,
+  QmpAddFdOptions,
+  QmpClientOptions,
+  QmpCloseFdsetOptions,
+  QmpExecuteOptions,
+  QmpRequestOptions,
+} from './options.js';
 import type { QmpListener, QmpListenerOptions } from './qmp-listener.js';
 import { type QmpReconnectEvent, ReconnectPolicy } from './reconnect-policy.js';
 import type { ReconnectingSession } from './reconnecting-session.js';
@@ -219,13 +226,38 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     argumentsJson?: string,
     options: QmpExecuteOptions & { oob?: boolean } = {},
   ): Promise<string> {
-    const { timeoutMs, signal, oob } = options;
+    const { timeoutMs, signal, oob, fds } = options;
     const request: QmpRequestOptions = {
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(signal ? { signal } : {}),
       ...(oob ? { oob } : {}),
+      ...(fds ? { fds } : {}),
     };
     return this.#session.requestText(name, argumentsJson, request);
+  }
+
+  /**
+   * Passes the open descriptor `fd` to QEMU into an fd set (`add-fd`), for `/dev/fdset/N` file names
+   * (`blockdev-add`, ...). Resolves to QEMU's answer: the set's id and the descriptor's number in
+   * QEMU. Needs a unix socket and the native addon (`QMP_ERR_FD_UNAVAILABLE` otherwise). QEMU holds
+   * its own copy: close `fd` whenever you like. See `docs/fd-passing.md`.
+   */
+  async addFd(fd: number, options: QmpAddFdOptions = {}): Promise<QmpAddedFd> {
+    const { fdset, opaque, ...call } = options;
+    const args: JsonObject = {};
+    if (fdset !== undefined) args['fdset-id'] = fdset;
+    if (opaque !== undefined) args['opaque'] = opaque;
+    return (await this.#command('add-fd', args, false, { ...call, fds: [fd] })) as unknown as QmpAddedFd;
+  }
+
+  /**
+   * Removes an fd set that {@link addFd} filled (`remove-fd`), or one descriptor of it with `fd`.
+   * QEMU closes the descriptors once nothing uses them any more.
+   */
+  async closeFdset(fdsetId: number, options: QmpCloseFdsetOptions = {}): Promise<void> {
+    const { fd, ...call } = options;
+    const args: JsonObject = fd === undefined ? { 'fdset-id': fdsetId } : { 'fdset-id': fdsetId, fd };
+    await this.#command('remove-fd', args, false, call);
   }
 
   #command(name: string, args: unknown, oob: boolean, options: QmpExecuteOptions = {}): Promise<JsonValue> {

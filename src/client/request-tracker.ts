@@ -13,6 +13,8 @@ export interface PendingCall {
   readonly idless: boolean;
   /** The encoded request line (without the id when {@link idless}). */
   readonly line: RequestLine;
+  /** Descriptors sent with the line (`SCM_RIGHTS`), or undefined. */
+  readonly fds?: readonly number[] | undefined;
   /** Resolve with the JSON text of `return` as the server wrote it, not the decoded value. */
   readonly returnText: boolean;
   /** Called as soon as the reply is read, before later messages are handled. */
@@ -46,13 +48,20 @@ export type ReplyMatch =
 export class RequestTracker {
   readonly #ids: IdAllocator;
   readonly #calls = new Map<number, PendingCall>();
-  /** Given-up written calls waiting for their late reply: id -> whether it was exec-oob. */
-  readonly #late = new Map<number, boolean>();
+  /** Given-up written calls waiting for their late reply: id -> what it was. */
+  readonly #late = new Map<number, { readonly oob: boolean; readonly fds: boolean }>();
   /** In-band calls waiting for room in the window, in order. */
   readonly #held: PendingCall[] = [];
   /** In-band calls written and not answered (given-up ones included: QEMU still queues them). */
   #inBandOut = 0;
   #writtenOut = 0;
+  /**
+   * Calls with descriptors written and not answered (0 or 1). QEMU keeps the descriptors of the last
+   * message that brought some until a command takes them, and replaces them when the next one
+   * arrives; it reads requests ahead of running them, so a second request with descriptors must not
+   * reach it before the first one's reply: it would take the second one's descriptors.
+   */
+  #fdsOut = 0;
   #window = Number.POSITIVE_INFINITY;
   /** The key of the call sent without an id, live or given up, until its reply comes. */
   #idlessId: number | undefined;
@@ -103,7 +112,9 @@ export class RequestTracker {
   add(call: PendingCall): PendingCall[] {
     this.#calls.set(call.id, call);
     if (call.idless) this.#idlessId = call.id;
-    if (!call.oob && (this.#inBandOut >= this.#window || this.#held.length > 0)) {
+    // Held calls go in order; only exec-oob without descriptors overtakes them.
+    const hold = this.#held.length > 0 ? call.fds !== undefined || !call.oob : !this.#mayWrite(call);
+    if (hold) {
       this.#held.push(call);
       return [];
     }
@@ -124,7 +135,7 @@ export class RequestTracker {
       return;
     }
     this.#writtenOut--;
-    this.#late.set(call.id, call.oob);
+    this.#late.set(call.id, { oob: call.oob, fds: call.fds !== undefined });
   }
 
   /** Matches a reply's id: removes its call (or late id) and frees its id and window slot. */
@@ -156,13 +167,13 @@ export class RequestTracker {
       this.#calls.delete(id);
       this.#writtenOut--;
       this.#free(id);
-      return { kind: 'call', call, write: this.#answered(call.oob) };
+      return { kind: 'call', call, write: this.#answered(call.oob, call.fds !== undefined) };
     }
-    const oob = this.#late.get(id);
-    if (oob === undefined) return { kind: 'unknown' };
+    const late = this.#late.get(id);
+    if (late === undefined) return { kind: 'unknown' };
     this.#late.delete(id);
     this.#free(id);
-    return { kind: 'late', write: this.#answered(oob) };
+    return { kind: 'late', write: this.#answered(late.oob, late.fds) };
   }
 
   #free(id: number): void {
@@ -178,6 +189,7 @@ export class RequestTracker {
     this.#held.length = 0;
     this.#inBandOut = 0;
     this.#writtenOut = 0;
+    this.#fdsOut = 0;
     this.#idlessId = undefined;
     return all;
   }
@@ -186,14 +198,22 @@ export class RequestTracker {
     call.written = true;
     this.#writtenOut++;
     if (!call.oob) this.#inBandOut++;
+    if (call.fds !== undefined) this.#fdsOut++;
   }
 
-  /** A reply came: an in-band one frees a slot, which lets held calls go. */
-  #answered(oob: boolean): PendingCall[] {
-    if (oob) return [];
-    this.#inBandOut--;
+  /** Whether a held call may be written now: room in the window, and no call with descriptors out. */
+  #mayWrite(call: PendingCall): boolean {
+    if (call.fds !== undefined && this.#fdsOut > 0) return false;
+    return call.oob || this.#inBandOut < this.#window;
+  }
+
+  /** A reply came: an in-band one frees a slot, one with descriptors lets the next such go. */
+  #answered(oob: boolean, fds: boolean): PendingCall[] {
+    if (fds) this.#fdsOut--;
+    if (!oob) this.#inBandOut--;
+    else if (!fds) return [];
     const out: PendingCall[] = [];
-    while (this.#held.length > 0 && this.#inBandOut < this.#window) {
+    while (this.#held.length > 0 && this.#mayWrite(this.#held[0] as PendingCall)) {
       const next = this.#held.shift() as PendingCall;
       this.#markWritten(next);
       out.push(next);

@@ -10,6 +10,7 @@ import {
 import {
   CLIENT_CLOSE_TIMEOUT_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
+  MAX_FDS_PER_REQUEST,
   MAX_PENDING_COMMANDS,
   MAX_QUEUED_REQUESTS,
 } from '../limits.js';
@@ -28,6 +29,7 @@ import type { QmpRequestOptions, QmpSessionOptions } from './options.js';
 import { OutgoingQueue } from './outgoing-queue.js';
 import { ReplyReader } from './reply-reader.js';
 import { checkArgumentsText, encodeRequest, type RequestLine, type RequestSpec } from './request-encoder.js';
+import { RequestFds } from './request-fds.js';
 import { checkRequestLimits } from './request-limits.js';
 import { refusal } from './request-refusal.js';
 import { type PendingCall, RequestTracker } from './request-tracker.js';
@@ -53,6 +55,7 @@ export class QmpSession {
   readonly #commandTimeoutMs: number | undefined;
   readonly #idlessInBand: boolean;
   readonly #closeTimeoutMs: number;
+  readonly #fds: RequestFds;
   readonly #closeHandlers = new CloseHandlers(() => this.label);
   #greeting: QmpGreeting | undefined;
   #greetingWaiter: { resolve: (g: QmpGreeting) => void; reject: (e: Error) => void } | undefined;
@@ -70,7 +73,8 @@ export class QmpSession {
    */
   constructor(transport: QmpTransport, options: QmpSessionOptions = {}, hub?: EventHub) {
     this.#stream = transport.stream;
-    this.#out = new OutgoingQueue(transport.stream);
+    this.#fds = new RequestFds(transport.stream, options.maxFdsPerRequest ?? MAX_FDS_PER_REQUEST);
+    this.#out = new OutgoingQueue(transport.stream, { sender: () => this.#fds.sender(), failed: (e) => this.#lost(e) });
     this.label = options.label ?? transport.label;
     this.#sharedHub = hub !== undefined;
     this.events = hub ?? new EventHub(listenerErrorReporter(this.label, options.onListenerError));
@@ -292,6 +296,9 @@ export class QmpSession {
 
   /** The send path: limits, an id, the encoded line checked against QEMU's input limits, the tracker. */
   #send(spec: RequestSpec, options: QmpRequestOptions): Promise<JsonValue> {
+    const fds = options.fds !== undefined && options.fds.length > 0 ? [...options.fds] : undefined;
+    const badFds = this.#fds.check(spec.name, fds);
+    if (badFds !== undefined) return Promise.reject(badFds);
     if (this.#tracker.occupied >= this.#maxPending) {
       return Promise.reject(
         new QmpLimitError(
@@ -325,6 +332,7 @@ export class QmpSession {
         oob: spec.oob,
         idless,
         line,
+        fds,
         returnText: spec.returnText,
         onReply: options.onReply,
         written: false,

@@ -23,6 +23,8 @@ export const QMP_ERROR_CODES = {
   QMP_ERR_MIGRATION: "An outgoing migration ended as failed or cancelled; `errorDesc` is QEMU's own text when given.",
   QMP_ERR_LAUNCH: 'QEMU could not be started or exited early; the error carries its exit status and stderr tail.',
   QMP_ERR_RECORDING: 'A recorded QMP session (a transcript to replay) could not be read: the error names the line.',
+  QMP_ERR_FD_UNAVAILABLE:
+    'File descriptors cannot be passed: the transport is not a unix socket, or the native addon is not built (`reason` says which).',
   QMP_ERR_INTERNAL:
     'A bug in qmpkit: an internal invariant broke (e.g. an impossible runstate transition). Please report it.',
 } as const;

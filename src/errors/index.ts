@@ -6,6 +6,7 @@ export {
   QmpConnectionError,
   QmpError,
   type QmpErrorOptions,
+  QmpFdPassingError,
   QmpInternalError,
   QmpLaunchError,
   QmpLimitError,

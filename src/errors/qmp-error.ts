@@ -160,6 +160,21 @@ export class QmpRecordingError extends QmpError {
   }
 }
 
+/**
+ * File descriptors were given (`fds`) but cannot be passed: the connection is not a unix socket (TCP,
+ * TLS, a `Duplex`, standard I/O), or qmpkit's native addon is not built or is disabled. Nothing was
+ * sent. `reason` says why in a few words.
+ */
+export class QmpFdPassingError extends QmpError {
+  /** Why descriptors cannot be passed (`not a unix socket`, `the native addon is not built: ...`). */
+  readonly reason: string;
+
+  constructor(message: string, reason: string, options: QmpErrorOptions = {}) {
+    super('QMP_ERR_FD_UNAVAILABLE', message, options);
+    this.reason = reason;
+  }
+}
+
 /** A bug in qmpkit: an internal invariant broke (an impossible state transition, ...). Please report it. */
 export class QmpInternalError extends QmpError {
   constructor(message: string, options: QmpErrorOptions = {}) {

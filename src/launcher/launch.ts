@@ -7,6 +7,7 @@ import { QmpClient, type QmpListener } from '../client/index.js';
 import { QmpAbortedError, QmpError, QmpUsageError } from '../errors/qmp-error.js';
 import { LAUNCH_SHUTDOWN_TIMEOUT_MS, LAUNCH_START_TIMEOUT_MS, LAUNCH_STDERR_TAIL_LINES } from '../limits.js';
 import { debug, TranscriptLog } from '../trace/index.js';
+import { type LaunchFd, launchFdPlan } from './launch-fds.js';
 import { launchFailure, type QemuExitStatus, QemuProcess } from './qemu-process.js';
 import { StderrTail } from './stderr-tail.js';
 
@@ -34,6 +35,11 @@ export interface LaunchOptions {
   readonly signal?: AbortSignal;
   /** Record every QMP message, both ways, to this file as JSON lines (see `TranscriptLog`). */
   readonly qmpLog?: string;
+  /**
+   * Descriptors QEMU inherits at start, each put in an fd set with `-add-fd fd=N,set=M` (no native
+   * addon needed): disks as `/dev/fdset/M`, taps, ... A bare number goes in set index + 1.
+   */
+  readonly fds?: readonly (number | LaunchFd)[];
 }
 
 /** The chardev id of the launcher's monitor (visible in `query-chardev`). */
@@ -61,6 +67,7 @@ export async function launch(options: LaunchOptions): Promise<QemuProcess> {
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? LAUNCH_SHUTDOWN_TIMEOUT_MS;
   const tail = new StderrTail(options.stderrTailLines ?? LAUNCH_STDERR_TAIL_LINES);
   if (options.signal?.aborted) throw new QmpAbortedError('launch() was aborted', { cause: options.signal.reason });
+  const fdPlan = launchFdPlan(options.fds ?? []);
 
   // Each launch gets its own trace label so its transcript holds only its own messages.
   const label = `qemu-launch:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
@@ -85,6 +92,7 @@ export async function launch(options: LaunchOptions): Promise<QemuProcess> {
   const argv = [
     binary,
     ...args,
+    ...fdPlan.args,
     '-chardev',
     `socket,id=${LAUNCH_CHARDEV_ID},path=${qemuOptValue(socketPath)}`,
     '-mon',
@@ -92,7 +100,7 @@ export async function launch(options: LaunchOptions): Promise<QemuProcess> {
   ];
   debug('launcher: spawning %o', argv);
   const child = spawn(binary, argv.slice(1), {
-    stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'],
+    stdio: ['ignore', options.stdout ?? 'ignore', 'pipe', ...fdPlan.stdio],
     env: options.env ?? process.env,
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });

@@ -8,6 +8,7 @@ import { orderBySchema } from './schema-order.js';
 import { SimBlock, type SimBlockBackend } from './sim-block.js';
 import type { SimArgs, SimMachine, SimRegister } from './sim-commands.js';
 import { registerBlockCommands } from './sim-commands-block.js';
+import { registerFdCommands } from './sim-commands-fds.js';
 import { registerJobCommands } from './sim-commands-jobs.js';
 import { registerMachineCommands } from './sim-commands-machine.js';
 import { DEFAULT_MIGRATION_PARAMETERS, registerMiscCommands } from './sim-commands-misc.js';
@@ -368,6 +369,7 @@ export class QmpSimulator {
     registerMigrationCommands(reg, sim, this.#migrationState);
     registerNetCommands(reg, sim);
     registerYankCommands(reg, sim);
+    registerFdCommands(reg);
 
     if (c.debugCommands) {
       // Not in QEMU: lets tool tests trigger BLOCK_IO_ERROR over QMP. Registered only on request.

@@ -1,5 +1,5 @@
 // Handlers for the rest QEMU answers without a VM to back them: HMP passthrough, migration
-// parameters, balloon, file descriptors, iothreads, CPU hotplug, yank (qapi/misc.json,
+// parameters, balloon, iothreads, CPU hotplug, yank (qapi/misc.json,
 // migration.json, machine.json, yank.json).
 import { QmpCommandError } from '../errors/qmp-command-error.js';
 import type { SimMachine, SimRegister } from './sim-commands.js';
@@ -66,13 +66,7 @@ export function registerMiscCommands(reg: SimRegister, sim: SimMachine): void {
   reg('balloon', () => {
     throw new QmpCommandError('DeviceNotActive', 'No balloon device has been activated');
   });
-  reg('getfd', () => {
-    throw new QmpCommandError('GenericError', 'No file descriptor supplied via SCM_RIGHTS');
-  });
-  reg('add-fd', () => {
-    throw new QmpCommandError('GenericError', 'No file descriptor supplied via SCM_RIGHTS');
-  });
-  reg('query-fdsets', () => []);
+  reg('query-iothreads', () => []);
   reg('query-hotpluggable-cpus', () => []);
   reg(
     'migrate-pause',

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { loadFdAddon } from '../../src/transport/fd-addon.js';
 import { PROJECT_ROOT } from '../helpers/golden.js';
 
 const run = promisify(execFile);
@@ -57,6 +58,9 @@ describe('the packed package', { concurrency: false }, () => {
       'data/qga/qapi-schema.json',
       'data/qmp-schema-7.2.json',
       'docs/cli.md',
+      'native/fdpass/binding.gyp',
+      'native/fdpass/fdpass.c',
+      'native/fdpass/build.mjs',
     ]) {
       assert.ok(files.includes(f), `${f} is missing from the tarball`);
     }
@@ -64,7 +68,7 @@ describe('the packed package', { concurrency: false }, () => {
 
   test('holds no tests, no TypeScript sources, no source maps and nothing outside its parts', () => {
     const allowed =
-      /^(package\.json|README\.md|LICENSE|dist\/src\/.+\.(js|d\.ts)|data\/.+\.(json|md)|docs\/.+\.(md|ts))$/;
+      /^(package\.json|README\.md|LICENSE|dist\/src\/.+\.(js|d\.ts)|data\/.+\.(json|md)|docs\/.+\.(md|ts)|native\/fdpass\/(binding\.gyp|fdpass\.c|build\.mjs))$/;
     assert.deepEqual(
       files.filter((f) => !allowed.test(f)),
       [],
@@ -112,5 +116,16 @@ describe('the packed package', { concurrency: false }, () => {
       "console.log((await qmp.execute('query-status')).status); await qmp.close(); await sim.close();";
     const lib = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: consumer, env });
     assert.equal(lib.stdout, 'running\n');
+    // The install step built the fd-passing addon wherever this checkout could build it.
+    const fds = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import { fdPassingSupport } from 'qmpkit'; console.log(fdPassingSupport().available);",
+      ],
+      { cwd: consumer, env },
+    );
+    assert.equal(fds.stdout, `${String(loadFdAddon().ok)}\n`);
   });
 });

@@ -1,7 +1,9 @@
+import { closeSync } from 'node:fs';
 import { QmpUsageError } from '../../errors/qmp-error.js';
 import { launch, type QemuExitStatus, type QemuProcess } from '../../launcher/index.js';
 import { LAUNCH_SHUTDOWN_TIMEOUT_MS, LAUNCH_START_TIMEOUT_MS } from '../../limits.js';
 import type { JsonValue } from '../../wire/json-value.js';
+import { type AddFdOption, openAddFds, parseAddFd } from '../add-fd-option.js';
 import { type ParsedArgv, parseArgv } from '../argv.js';
 import type { CliIo } from '../cli-io.js';
 import { adaptClient } from '../connect-qmp.js';
@@ -23,6 +25,10 @@ options:
   -h, --help                 show this help and exit
       --shell                open the QMP shell on the new QEMU; leaving it shuts QEMU down
       --qmp-log FILE         record every QMP message (both ways) to FILE as JSON lines
+      --add-fd PATH[,set=N][,opaque=TEXT][,readonly=on]
+                             open PATH (read-write unless readonly=on) and hand it to QEMU in fd
+                             set N (default: its place among the --add-fd options, from 1) with
+                             -add-fd: QEMU opens it as /dev/fdset/N; repeatable
       --start-timeout-ms MS  deadline for QEMU to start and greet (default ${LAUNCH_START_TIMEOUT_MS})
       --shutdown-timeout-ms MS
                              wait after quit, and after SIGTERM, before escalating (default ${LAUNCH_SHUTDOWN_TIMEOUT_MS})
@@ -58,6 +64,7 @@ export async function runLaunch(argv: readonly string[], io: CliIo): Promise<num
   let p: ParsedArgv;
   let startTimeoutMs: number | undefined;
   let shutdownTimeoutMs: number | undefined;
+  let addFds: AddFdOption[];
   try {
     p = parseArgv(
       argv,
@@ -65,6 +72,7 @@ export async function runLaunch(argv: readonly string[], io: CliIo): Promise<num
         ...SHELL_OPTIONS,
         shell: { type: 'boolean' },
         'qmp-log': { type: 'string' },
+        'add-fd': { type: 'string', multiple: true },
         'start-timeout-ms': { type: 'string' },
         'shutdown-timeout-ms': { type: 'string' },
       },
@@ -72,6 +80,7 @@ export async function runLaunch(argv: readonly string[], io: CliIo): Promise<num
     );
     startTimeoutMs = p.integer('start-timeout-ms', 1);
     shutdownTimeoutMs = p.integer('shutdown-timeout-ms', 1);
+    addFds = p.strings('add-fd').map(parseAddFd);
     if (!p.flag('help') && (p.rest === undefined || p.rest.length === 0)) {
       throw new QmpUsageError("qmpkit launch: missing the QEMU command line (see 'qmpkit launch --help')");
     }
@@ -86,9 +95,12 @@ export async function runLaunch(argv: readonly string[], io: CliIo): Promise<num
   const shell = p.flag('shell');
   const qmpLog = p.string('qmp-log');
   let vm: QemuProcess;
+  let fds: ReturnType<typeof openAddFds> = [];
   try {
+    fds = openAddFds(addFds);
     vm = await launch({
       argv: p.rest ?? [],
+      ...(fds.length === 0 ? {} : { fds }),
       ...(startTimeoutMs === undefined ? {} : { startTimeoutMs }),
       ...(shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs }),
       ...(qmpLog === undefined ? {} : { qmpLog }),
@@ -99,6 +111,9 @@ export async function runLaunch(argv: readonly string[], io: CliIo): Promise<num
   } catch (err) {
     io.stderr.write(`qmpkit launch: ${report(err, !shell)}\n`);
     return exitCodeFor(err);
+  } finally {
+    // QEMU holds its own copies now (or never started): ours are not needed.
+    for (const f of fds) closeSync(f.fd);
   }
   const v = vm.qmp.greeting?.QMP.version.qemu;
   const version = v === undefined ? '' : ` ${v.major}.${v.minor}.${v.micro}`;

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "qmpkit_fdpass",
+      "sources": ["fdpass.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}
