@@ -1,4 +1,4 @@
-import { type QmpError, QmpStateError, QmpUsageError } from '../errors/qmp-error.js';
+import { type QmpError, QmpLimitError, QmpStateError, QmpUsageError } from '../errors/qmp-error.js';
 import type { QmpRunstate } from './runstate.js';
 
 /** What decides whether a session takes a command now. */
@@ -30,4 +30,13 @@ export function refusal(ctx: RefusalContext, name: string, oob: boolean, anyName
     return new QmpStateError('QMP_ERR_STATE', `exec-oob ${name}: OOB was not negotiated with ${ctx.label}`, state);
   }
   return undefined;
+}
+
+/** The refusal of a command past `maxPendingCommands`. */
+export function pendingLimitError(name: string, maxPending: number): QmpLimitError {
+  return new QmpLimitError(
+    `Cannot execute ${name}: ${maxPending} commands are already pending (raise the maxPendingCommands option)`,
+    'maxPendingCommands',
+    maxPending,
+  );
 }

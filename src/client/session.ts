@@ -31,7 +31,7 @@ import { ReplyReader } from './reply-reader.js';
 import { checkArgumentsText, encodeRequest, type RequestLine, type RequestSpec } from './request-encoder.js';
 import { RequestFds } from './request-fds.js';
 import { checkRequestLimits } from './request-limits.js';
-import { refusal } from './request-refusal.js';
+import { pendingLimitError, refusal } from './request-refusal.js';
 import { type PendingCall, RequestTracker } from './request-tracker.js';
 import { type QmpRunstate, Runstate } from './runstate.js';
 import { disconnectedError, greetingTimeoutError } from './session-errors.js';
@@ -299,15 +299,8 @@ export class QmpSession {
     const fds = options.fds !== undefined && options.fds.length > 0 ? [...options.fds] : undefined;
     const badFds = this.#fds.check(spec.name, fds);
     if (badFds !== undefined) return Promise.reject(badFds);
-    if (this.#tracker.occupied >= this.#maxPending) {
-      return Promise.reject(
-        new QmpLimitError(
-          `Cannot execute ${spec.name}: ${this.#maxPending} commands are already pending (raise the maxPendingCommands option)`,
-          'maxPendingCommands',
-          this.#maxPending,
-        ),
-      );
-    }
+    if (this.#tracker.occupied >= this.#maxPending)
+      return Promise.reject(pendingLimitError(spec.name, this.#maxPending));
     const id = this.#tracker.takeId();
     // exec-oob needs an id (QEMU refuses one without); in-band, one call at a time may go without
     // (option idlessInBand).
