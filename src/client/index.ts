@@ -1,8 +1,9 @@
 // client/: the QMP client. QmpClient (typed facade) -> QmpSession (greeting, negotiation, runstate,
 // send and reply paths, the end of the session) -> RequestTracker (ids from IdAllocator, pending
 // calls, in-band window, late replies) -> transport. Also the event hub, deadlines and the check of
-// requests against QEMU's input limits. Imports transport, protocol, wire, schema, errors, limits,
-// trace and generated qapi types; never server, simulator, proxy, launcher or cli.
+// requests against QEMU's input limits, and the job and migration helpers (runJob, migrate).
+// Imports transport, protocol, wire, schema, errors, limits, trace and generated qapi types; never
+// server, simulator, proxy, launcher or cli.
 export type { EventData, QmpEventOf } from '../protocol/command-map.js';
 export {
   eventMatches,

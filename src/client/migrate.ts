@@ -44,11 +44,31 @@ function statusOf(e: QmpEvent<unknown>): string | undefined {
   return typeof d?.['status'] === 'string' ? d['status'] : undefined;
 }
 
+/** How often to look whether QEMU has left finish-migrate after MIGRATION `completed`. */
+const SETTLE_POLL_MS = 10;
+
+/**
+ * QEMU sends MIGRATION `completed` before it moves the run state from finish-migrate to
+ * postmigrate (in a bottom half after the event), and `cont` in finish-migrate fails with
+ * "Migration is not finalized yet". There is no event for that move, so it is polled, until
+ * `gaveUp` says the caller's deadline passed.
+ */
+async function settle(client: QmpHelperClient, gaveUp: () => boolean): Promise<void> {
+  while (!gaveUp()) {
+    const st = (await client.executeRaw('query-status')) as JsonObject;
+    if (st['status'] !== 'finish-migrate') return;
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+  }
+}
+
 /** The final query-migrate, or a QmpMigrationError when the migration did not complete. */
-async function outcome(client: QmpHelperClient): Promise<JsonObject> {
+async function outcome(client: QmpHelperClient, gaveUp: () => boolean = () => false): Promise<JsonObject> {
   const info = await queryMigrate(client);
   const status = String(info['status']);
-  if (status === 'completed') return info;
+  if (status === 'completed') {
+    await settle(client, gaveUp);
+    return info;
+  }
   const desc = typeof info['error-desc'] === 'string' ? info['error-desc'] : undefined;
   throw new QmpMigrationError(`migration ${status}${desc ? `: ${desc}` : ''}`, {
     status,
@@ -74,11 +94,12 @@ async function follow(
     },
     'the migration did not finish',
   );
+  const gaveUp = (): boolean => fired !== undefined;
   try {
     // Where it stands now: a migration that ended before the wait began is not waited for.
     if (catchUp) {
       const now = await queryMigrate(client);
-      if (fired === undefined && FINAL.has(String(now['status']))) return await outcome(client);
+      if (fired === undefined && FINAL.has(String(now['status']))) return await outcome(client, gaveUp);
     }
     while (fired === undefined) {
       const next = await it.next();
@@ -86,7 +107,7 @@ async function follow(
       const status = statusOf(next.value);
       if (status === undefined) continue;
       options.onStatus?.(status);
-      if (FINAL.has(status)) return await outcome(client);
+      if (FINAL.has(status)) return await outcome(client, gaveUp);
     }
     if (fired !== undefined) {
       await client.executeRaw('migrate_cancel').catch(() => {});

@@ -1,8 +1,8 @@
 // simulator/: a simulated QEMU x86_64 (7.2, or another bundled release) on the server framework: QEMU's command line (-qmp, -mon,
 // -chardev, -readconfig, -drive, -device ...), run states, block devices with trays and media,
-// devices and buses (PCI slots, root ports, USB), networking, QOM, objects, an HMP subset, migration
-// parameters. Imports server, transport, protocol, wire, schema, errors, limits, trace and qapi
-// types; never client, proxy, launcher or cli.
+// devices and buses (PCI slots, root ports, USB), networking, QOM, objects, an HMP subset, block jobs,
+// migration, fault injection. Imports server, transport, protocol, wire, schema, errors, limits, trace
+// and qapi types; never client, proxy, launcher or cli.
 export { parseConfigFile, parseKeyValues } from './qemu-options.js';
 export { QmpSimulator, type SimIoError, type SimulatorOptions, startSimulator } from './qmp-simulator.js';
 export { QEMU_7_2_RUNSTATE_TRANSITIONS, type SimRunState, SimRunStateMachine } from './run-state.js';

@@ -9,7 +9,7 @@ import { SimBlock, type SimBlockBackend } from './sim-block.js';
 import type { SimArgs, SimMachine, SimRegister } from './sim-commands.js';
 import { registerBlockCommands } from './sim-commands-block.js';
 import { registerFdCommands } from './sim-commands-fds.js';
-import { registerJobCommands } from './sim-commands-jobs.js';
+import { checkNodeNotInJob, registerJobCommands } from './sim-commands-jobs.js';
 import { registerMachineCommands } from './sim-commands-machine.js';
 import { DEFAULT_MIGRATION_PARAMETERS, registerMiscCommands } from './sim-commands-misc.js';
 import { registerNetCommands } from './sim-commands-net.js';
@@ -365,6 +365,11 @@ export class QmpSimulator {
     registerQdevCommands(reg, sim);
     registerMiscCommands(reg, sim);
     registerJobCommands(reg, sim, this.jobs);
+    const blockdevDel = this.#handlers.get('blockdev-del');
+    reg('blockdev-del', (a, ctx) => {
+      checkNodeNotInJob(this.jobs, String(a['node-name']));
+      return blockdevDel?.(a, ctx);
+    });
     this.#migrationState = new SimMigration(sim);
     registerMigrationCommands(reg, sim, this.#migrationState);
     registerNetCommands(reg, sim);

@@ -45,6 +45,20 @@ function notBusy(jobs: SimJobs, node: SimBlockNode): void {
     );
 }
 
+/**
+ * `blockdev-del` of a node a job holds fails with QEMU's words: a mirror's source and a backup's
+ * target are blocked by the job, a mirror's target is in use, a backup's source has the job's filter
+ * over it.
+ */
+export function checkNodeNotInJob(jobs: SimJobs, name: string): void {
+  const j = jobs.busy(name);
+  if (!j) return;
+  const source = j.nodes[0] === name;
+  if (j.type === 'backup' && source) throw new QmpCommandError('GenericError', `Block device ${name} is in use`);
+  if (j.type === 'mirror' && !source) throw new QmpCommandError('GenericError', `Node ${name} is in use`);
+  throw new QmpCommandError('GenericError', `Node '${name}' is busy: block device is in use by block job: ${j.type}`);
+}
+
 /** Registers the block job commands on `jobs`. */
 export function registerJobCommands(reg: SimRegister, sim: SimMachine, jobs: SimJobs): void {
   const later =

@@ -76,6 +76,7 @@ describe('usage errors exit 2', () => {
     [['launch'], /missing the QEMU command line/],
     [['launch', '--shell'], /missing the QEMU command line/],
     [['shell', '-l'], /option '-l' needs a value/],
+    [['sim', '-sim-fault', 'bogus'], /-sim-fault bogus: unknown fault/],
   ];
   for (const [args, message] of cases) {
     test(args.join(' '), async () => {

@@ -76,6 +76,8 @@ export const JOB_SCENARIOS: JobScenario[] = [
       node('dst'),
       q('blockdev-mirror', '{"job-id":"m1","device":"src","target":"dst","sync":"full","speed":1}'),
       q('block-job-pause', '{"device":"m1"}'),
+      q('blockdev-del', '{"node-name":"src"}'),
+      q('blockdev-del', '{"node-name":"dst"}'),
       q('query-jobs'),
       q('query-block-jobs'),
       q('block-job-resume', '{"device":"m1"}'),
@@ -137,6 +139,8 @@ export const JOB_SCENARIOS: JobScenario[] = [
       q('query-block-jobs'),
       q('job-pause', '{"id":"b2"}'),
       q('query-jobs'),
+      q('blockdev-del', '{"node-name":"src"}'),
+      q('blockdev-del', '{"node-name":"dst"}'),
       q('job-pause', '{"id":"b2"}'),
       q('block-job-set-speed', '{"device":"b2","speed":-1}'),
       q('block-job-set-speed', '{"device":"b2","speed":100}'),
@@ -191,16 +195,11 @@ export const JOB_SCENARIOS: JobScenario[] = [
       q('migrate-set-parameters', '{"announce-step":10001}'),
       q('query-migrate-parameters'),
       q('migrate_cancel'),
-      q('migrate', '{"uri":"exec:cat > /dev/null"}'),
-      q('query-name'),
-      q('query-name'),
-      q('query-status'),
       q('query-migrate'),
-      q('migrate', '{"uri":"exec:cat > /dev/null"}'),
-      q('migrate_cancel'),
-      q('cont'),
       q('query-status'),
-      q('query-name'),
+      // A migration that starts is not compared here: how long QEMU's migration thread takes, and so
+      // what the next lines see, depends on load. test/integration/job-helpers.test.ts runs one on
+      // both, following its events.
     ],
   },
 ];

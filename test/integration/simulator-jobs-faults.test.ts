@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { QmpClient, runJob } from '../../src/client/index.js';
+import { migrate, QmpClient, runJob, waitMigration } from '../../src/client/index.js';
 import { QmpError, QmpJobError, QmpUsageError } from '../../src/errors/index.js';
 import { parseFaultSpec, type QmpSimulator, startSimulator } from '../../src/simulator/index.js';
 
@@ -96,12 +96,17 @@ test('faults.crash drops the connection as a dying QEMU does', async (t) => {
   assert.equal(await s.exited, 'crashed');
 });
 
-test('faults.slowCommand delays one command; -sim-fault crash,command= dies on it', async (t) => {
+test('faults.slowCommand delays one command, and the requests queued behind it', async (t) => {
+  const { sim: s, c } = await sim(t, NONE);
+  s.faults.slowCommand('query-name', 1000);
+  const slow = c.execute('query-name', undefined, { timeoutMs: 100 });
+  const behind = c.execute('query-status');
+  await assert.rejects(slow, (err: unknown) => err instanceof QmpError && err.code === 'QMP_ERR_TIMEOUT');
+  assert.equal((await behind).status, 'running');
+});
+
+test('-sim-fault crash,command=NAME: QEMU dies on that command without answering', async (t) => {
   const { sim: s, c } = await sim(t, [...NONE, '-sim-fault', 'crash,command=device_add']);
-  s.faults.slowCommand('query-name', 60_000);
-  await assert.rejects(c.execute('query-name', undefined, { timeoutMs: 100 }), (err: unknown) => {
-    return err instanceof QmpError && err.code === 'QMP_ERR_TIMEOUT';
-  });
   await assert.rejects(c.execute('device_add', { driver: 'e1000', id: 'n' }), (err: unknown) => {
     return err instanceof QmpError && err.code === 'QMP_ERR_DISCONNECTED';
   });
@@ -117,6 +122,28 @@ test('-sim-fault job-fail: the next job fails with the given text', async (t) =>
   );
   const ok = await runJob(c, 'blockdev-backup', { 'job-id': 'b', device: 'src', target: 'dst', sync: 'full' });
   assert.equal(ok.status, 'concluded');
+});
+
+test('migrate: an abort cancels the migration; waitMigration follows one started by hand', async (t) => {
+  const { c } = await sim(t, ['-machine', 'pc']);
+  const ac = new AbortController();
+  const cancelled = c.waitForEvent('MIGRATION', { match: { status: 'cancelled' }, timeoutMs: 5000 });
+  const slow = migrate(c, 'exec:cat > /dev/null', {
+    signal: ac.signal,
+    parameters: { 'max-bandwidth': 1000 },
+    onStatus: (s) => {
+      if (s === 'active') ac.abort();
+    },
+  });
+  await assert.rejects(slow, (err: unknown) => err instanceof QmpError && err.code === 'QMP_ERR_ABORTED');
+  await cancelled;
+  assert.equal((await c.execute('query-status')).status, 'running');
+
+  await c.execute('migrate-set-parameters', { 'max-bandwidth': 1 << 30 });
+  await c.execute('migrate', { uri: 'unix:/nonexistent/sock' });
+  const info = await waitMigration(c, { timeoutMs: 5000 });
+  assert.equal(info['status'], 'completed');
+  assert.equal((await c.execute('query-status')).status, 'postmigrate');
 });
 
 test('parseFaultSpec: the documented specs, and usage errors for the rest', () => {
