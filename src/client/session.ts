@@ -2,7 +2,6 @@ import type { Duplex } from 'node:stream';
 import {
   QmpConnectionError,
   QmpError,
-  QmpLimitError,
   QmpProtocolError,
   QmpStateError,
   QmpTimeoutError,
