@@ -66,7 +66,6 @@ export function registerMiscCommands(reg: SimRegister, sim: SimMachine): void {
   reg('balloon', () => {
     throw new QmpCommandError('DeviceNotActive', 'No balloon device has been activated');
   });
-  reg('query-iothreads', () => []);
   reg('query-hotpluggable-cpus', () => []);
   reg(
     'migrate-pause',
