@@ -1,11 +1,5 @@
 import type { Duplex } from 'node:stream';
-import {
-  QmpConnectionError,
-  QmpError,
-  QmpProtocolError,
-  QmpStateError,
-  QmpTimeoutError,
-} from '../errors/qmp-error.js';
+import { QmpConnectionError, QmpError, QmpProtocolError, QmpStateError, QmpTimeoutError } from '../errors/qmp-error.js';
 import {
   CLIENT_CLOSE_TIMEOUT_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,

@@ -57,4 +57,3 @@ export {
   type SchemaChangeKind,
   type SchemaDiff,
 } from './schema-diff.js';
-export { pairTypes, type QapiTypePair, typeKind } from './schema-diff-pairs.js';

@@ -79,20 +79,26 @@ export function diffSchemas(a: QapiSchema, b: QapiSchema): SchemaDiff {
   const push = (c: SchemaChange): void => {
     out.push(c);
   };
-  const marked = (entity: SchemaChangeEntity, name: string, fb: readonly string[]): void => {
+  const marked = (entity: SchemaChangeEntity, name: string, fb: readonly string[], emit = push): void => {
     for (const f of ['deprecated', 'unstable'] as const)
-      if (fb.includes(f)) push({ kind: f, entity, name, breaking: false });
+      if (fb.includes(f)) emit({ kind: f, entity, name, breaking: false });
   };
-  const features = (entity: SchemaChangeEntity, name: string, fa: readonly string[], fb: readonly string[]): void => {
+  const features = (
+    entity: SchemaChangeEntity,
+    name: string,
+    fa: readonly string[],
+    fb: readonly string[],
+    emit = push,
+  ): void => {
     for (const f of fb) {
       if (fa.includes(f)) continue;
-      if (f === 'deprecated' || f === 'unstable') push({ kind: f, entity, name, breaking: false });
-      else push({ kind: 'changed', entity, name, detail: `feature '${f}' added`, breaking: false });
+      if (f === 'deprecated' || f === 'unstable') emit({ kind: f, entity, name, breaking: false });
+      else emit({ kind: 'changed', entity, name, detail: `feature '${f}' added`, breaking: false });
     }
     for (const f of fa)
-      if (!fb.includes(f)) push({ kind: 'changed', entity, name, detail: `feature '${f}' removed`, breaking: false });
+      if (!fb.includes(f)) emit({ kind: 'changed', entity, name, detail: `feature '${f}' removed`, breaking: false });
   };
-  /** Reports a type change at `name` (a member, or a command's arguments or returns). */
+  /** The change of type at `name` (a member, or a command's arguments or returns), if any. */
   const retyped = (
     entity: SchemaChangeEntity,
     name: string,
@@ -101,21 +107,21 @@ export function diffSchemas(a: QapiSchema, b: QapiSchema): SchemaDiff {
     to: QapiTypeRef,
     input: boolean,
     output: boolean,
-  ): void => {
-    if (typeKind(a, from) === typeKind(b, to)) return;
+  ): SchemaChange | undefined => {
     const kf = typeKind(a, from);
     const kt = typeKind(b, to);
+    if (kf === kt) return undefined;
     // On the wire an enum is a string: str -> enum is invisible to readers, enum -> str to senders.
     const compatible =
       (input && !output && (widens(a, b, from, to) || (kt === 'str' && kf === 'enum'))) ||
       (output && !input && kf === 'str' && kt === 'enum');
-    push({
+    return {
       kind: 'changed',
       entity,
       name,
       detail: `${what}${refName(a, from)} -> ${refName(b, to)}`,
       breaking: !compatible,
-    });
+    };
   };
 
   for (const ca of a.commands()) {
@@ -124,10 +130,15 @@ export function diffSchemas(a: QapiSchema, b: QapiSchema): SchemaDiff {
       push({ kind: 'removed', entity: 'command', name: ca.name, breaking: true });
       continue;
     }
-    if (ca.argType !== undefined && cb.argType !== undefined)
-      retyped('command', ca.name, 'arguments ', ca.argType, cb.argType, true, false);
-    if (ca.retType !== undefined && cb.retType !== undefined)
-      retyped('command', ca.name, 'returns ', ca.retType, cb.retType, false, true);
+    for (const c of [
+      ca.argType === undefined || cb.argType === undefined
+        ? undefined
+        : retyped('command', ca.name, 'arguments ', ca.argType, cb.argType, true, false),
+      ca.retType === undefined || cb.retType === undefined
+        ? undefined
+        : retyped('command', ca.name, 'returns ', ca.retType, cb.retType, false, true),
+    ])
+      if (c !== undefined) push(c);
     if (ca.allowOob !== cb.allowOob)
       push({
         kind: 'changed',
@@ -167,22 +178,19 @@ export function diffSchemas(a: QapiSchema, b: QapiSchema): SchemaDiff {
     const y = b.type(rb);
     if (x === undefined || y === undefined || x.metaType === 'builtin' || x.metaType === 'array') continue;
     const name = refName(b, rb);
-    for (const f of y.features)
-      if (!x.features.includes(f) && (f === 'deprecated' || f === 'unstable'))
-        once({ kind: f, entity: 'type', name, breaking: false });
+    features('type', name, x.features, y.features, once);
     if (x.metaType === 'enum' && y.metaType === 'enum') {
       for (const v of x.members) {
         const w = y.members.find((m) => m.name === v.name);
         const vn = `${name} '${v.name}'`;
         if (w === undefined) once({ kind: 'removed', entity: 'enum-value', name: vn, breaking: true });
-        else
-          for (const f of w.features)
-            if (!v.features.includes(f) && (f === 'deprecated' || f === 'unstable'))
-              once({ kind: f, entity: 'enum-value', name: vn, breaking: false });
+        else features('enum-value', vn, v.features, w.features, once);
       }
       for (const w of y.members)
-        if (!x.members.some((m) => m.name === w.name))
+        if (!x.members.some((m) => m.name === w.name)) {
           once({ kind: 'added', entity: 'enum-value', name: `${name} '${w.name}'`, breaking: false });
+          marked('enum-value', `${name} '${w.name}'`, w.features, once);
+        }
     } else if (x.metaType === 'alternate' && y.metaType === 'alternate') {
       const xs = x.members.map((m) => typeKind(a, m.type));
       for (const m of y.members)
@@ -200,19 +208,13 @@ export function diffSchemas(a: QapiSchema, b: QapiSchema): SchemaDiff {
           once({ kind: 'removed', entity: 'member', name: mn, breaking: true });
           continue;
         }
-        const before = out.length;
-        retyped('member', mn, 'type ', m.type, n.type, input, output);
-        if (out.length > before) {
-          const c = out.pop()!;
-          once(c);
-        }
+        const c = retyped('member', mn, 'type ', m.type, n.type, input, output);
+        if (c !== undefined) once(c);
         if (m.optional && !n.optional)
           once({ kind: 'changed', entity: 'member', name: mn, detail: 'optional -> required', breaking: input });
         if (!m.optional && n.optional)
           once({ kind: 'changed', entity: 'member', name: mn, detail: 'required -> optional', breaking: output });
-        for (const f of n.features)
-          if (!m.features.includes(f) && (f === 'deprecated' || f === 'unstable'))
-            once({ kind: f, entity: 'member', name: mn, breaking: false });
+        features('member', mn, m.features, n.features, once);
       }
       for (const n of y.members)
         if (!x.members.some((k) => k.name === n.name)) {
@@ -224,8 +226,7 @@ export function diffSchemas(a: QapiSchema, b: QapiSchema): SchemaDiff {
             ...(n.optional ? {} : { detail: 'required' }),
             breaking: !n.optional && input,
           });
-          for (const f of ['deprecated', 'unstable'] as const)
-            if (n.features.includes(f)) once({ kind: f, entity: 'member', name: mn, breaking: false });
+          marked('member', mn, n.features, once);
         }
       const vx = x.variants ?? [];
       const vy = y.variants ?? [];

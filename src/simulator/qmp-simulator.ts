@@ -316,17 +316,17 @@ export class QmpSimulator {
     const s = this.server;
     const schema = this.schema;
     const c = this.config;
-    // Handlers are written once for every release: a command the release lacks stays unregistered
-    // (QEMU's CommandNotFound), and results lose members the release does not have.
-    const fit = this.release.name !== DEFAULT_SIM_RELEASE;
+    // Handlers are written once, for 7.2: on another release a command it lacks stays unregistered
+    // (QEMU's CommandNotFound), and results lose members it does not have.
+    const otherRelease = this.release.name !== DEFAULT_SIM_RELEASE;
     const reg: SimRegister = (name, fn, options = {}) => {
       const command = schema.command(name);
-      if (command === undefined) return;
-      const retType = command.retType;
+      if (command === undefined && otherRelease) return;
+      const retType = command?.retType;
       const handler = async (args: SimArgs, ctx: Parameters<typeof fn>[1]): Promise<unknown> => {
         const r = await fn(args, ctx);
         if (r instanceof RawJson) return r;
-        return orderBySchema(schema, retType, fit ? fitToSchema(schema, retType, r ?? {}) : (r ?? {}));
+        return orderBySchema(schema, retType, otherRelease ? fitToSchema(schema, retType, r ?? {}) : (r ?? {}));
       };
       this.#handlers.set(name, handler);
       s.register(name, (args, ctx) => handler(args as SimArgs, ctx) as never, options);

@@ -3,7 +3,7 @@
 // commands the release lacks refused with QEMU's CommandNotFound, arguments checked against that
 // release's schema, and the modelled commands working on every release.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +105,19 @@ describe('the simulator as any bundled release', { concurrency: false }, () => {
       .map((e) => (e as { name: string }).name);
     assert.equal(names.length, 233);
     assert.deepEqual([...names].sort(), [...inSchema].sort());
+  });
+
+  test('7.2 (the default): query-qmp-schema and query-commands are the recorded replies, byte for byte', async () => {
+    const sock = await start(undefined, 'bytes72');
+    const [, , schema, commands] = await rawSession(
+      sock,
+      ['{"execute": "qmp_capabilities"}', '{"execute": "query-qmp-schema"}', '{"execute": "query-commands"}'],
+      4,
+    );
+    const data = (file: string): string =>
+      readFileSync(new URL(`../../../data/${file}`, import.meta.url), 'utf8').trim();
+    assert.equal(schema, data('qmp-schema-7.2.json'));
+    assert.equal(commands, data('query-commands-7.2.json'));
   });
 
   test('commands, arguments and results follow the release: 7.2 against 10.0', async () => {

@@ -70,7 +70,7 @@ const NEW = [
     name: '12',
     'meta-type': 'object',
     members: [
-      { name: 'id', type: 'str' },
+      { name: 'id', type: 'str', features: ['fdset'] },
       { name: 'count', type: 'int', default: null },
       { name: 'extra', type: 'str' },
     ],
@@ -124,6 +124,7 @@ test('diffSchemas: every kind of change, each classified for clients', () => {
   // Returns and event data (clients read them).
   breaking('changed', 'ThingInfo.count', 'required -> optional');
   compatible('changed', 'ThingInfo.extra', 'optional -> required');
+  compatible('changed', 'ThingInfo.id', "feature 'fdset' added");
   assert.equal(d.breaking, d.changes.filter((c) => c.breaking).length);
   assert.equal(d.breaking, 8);
   // Breaking changes come first.
