@@ -12,6 +12,7 @@ export {
   type QmpAcceptOptions,
   QmpClient,
   type QmpClientOptions,
+  type QmpDeprecationMode,
   type QmpEventIterator,
   type QmpEventMatch,
   type QmpEventOf,
@@ -24,9 +25,12 @@ export {
   type QmpReconnectOptions,
   type QmpRequestOptions,
   type QmpRunstate,
+  type QmpSchemaMessage,
+  type QmpSchemaSource,
   QmpSession,
   type QmpSessionOptions,
   type QmpWaitOptions,
+  SCHEMA_CHANNEL,
 } from './client/index.js';
 export * from './errors/index.js';
 export {

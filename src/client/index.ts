@@ -19,4 +19,6 @@ export { type QmpAcceptOptions, QmpListener, type QmpListenerOptions } from './q
 export type { QmpReconnectEvent, QmpReconnectOptions } from './reconnect-policy.js';
 export { checkValueLimits } from './request-limits.js';
 export type { QmpRunstate } from './runstate.js';
+export { type QmpSchemaMessage, type QmpSchemaSource, SCHEMA_CHANNEL } from './schema-source.js';
+export type { QmpDeprecationMode } from './schema-warnings.js';
 export { QmpSession } from './session.js';
