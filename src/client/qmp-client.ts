@@ -39,6 +39,8 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
   #reconnecting: ReconnectingSession | undefined;
   readonly #warnings: SchemaWarnings;
   #schema: QapiSchema | undefined;
+  /** A bundled schema not read yet: connecting with `'auto'` costs no parsing until a check needs it. */
+  #schemaLoader: (() => QapiSchema) | undefined;
   #schemaSource: QmpSchemaSource | undefined;
 
   private constructor(options: QmpClientOptions) {
@@ -115,8 +117,17 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     const { loadSessionSchema } = await import('./schema-source.js');
     const { schema, source } = await loadSessionSchema(session, mode, session.label, timeoutMs);
     await this.#warnings.prepare();
-    this.#schema = schema;
+    this.#schema = typeof schema === 'function' ? undefined : schema;
+    this.#schemaLoader = typeof schema === 'function' ? schema : undefined;
     this.#schemaSource = source;
+  }
+
+  #currentSchema(): QapiSchema | undefined {
+    if (this.#schemaLoader !== undefined) {
+      this.#schema = this.#schemaLoader();
+      this.#schemaLoader = undefined;
+    }
+    return this.#schema;
   }
 
   /** The server's greeting: version and offered capabilities. */
@@ -143,7 +154,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
 
   /** The schema calls are checked against: with `schema: 'fetch'` or `'auto'`, or the one given. */
   get schema(): QapiSchema | undefined {
-    return this.#schema;
+    return this.#currentSchema();
   }
 
   /**
@@ -249,16 +260,17 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
 
   /** Checks against the schema, when loaded; warns once per deprecated or unstable use. */
   #validate(name: string, args: JsonObject): QmpValidationError | undefined {
-    if (!this.#schema || this.#session.state !== 'ready') return undefined;
-    if (!this.#schema.command(name)) {
+    const schema = this.#session.state === 'ready' ? this.#currentSchema() : undefined;
+    if (schema === undefined) return undefined;
+    if (!schema.command(name)) {
       return new QmpValidationError(
         `${name}: the connected QEMU has no such command (checked against its live schema)`,
         'execute',
       );
     }
-    const issue = this.#schema.validateArguments(name, args);
+    const issue = schema.validateArguments(name, args);
     if (issue) return new QmpValidationError(`${name}: ${issue.message}`, issue.path);
-    return this.#warnings.check(this.#schema, this.#schemaSource ?? { kind: 'given' }, name, args);
+    return this.#warnings.check(schema, this.#schemaSource ?? { kind: 'given' }, name, args);
   }
 
   /**
@@ -308,14 +320,15 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
    * exist, does it have this member (`'arguments.driver'`), does that enum member accept `value`.
    */
   supports(command: string, memberPath?: string, value?: string): boolean {
-    if (!this.#schema) {
+    const schema = this.#currentSchema();
+    if (!schema) {
       throw new QmpStateError(
         'QMP_ERR_STATE',
         "supports() needs a schema: connect with { schema: 'auto' } or { schema: 'fetch' }",
         this.#session.state,
       );
     }
-    return this.#schema.supports(command, memberPath, value);
+    return schema.supports(command, memberPath, value);
   }
 
   /**

@@ -31,8 +31,8 @@ const schemaChannel = channel(SCHEMA_CHANNEL);
 
 /**
  * Loads the schema a session's commands are checked against. `'auto'` takes the bundled schema of
- * the greeting's version without a round trip, and fetches when none is bundled; `'fetch'` always
- * asks QEMU. The schema module is imported here, on demand, so a client without a schema never
+ * the greeting's version without a round trip (as a function that reads it, called on first use),
+ * and fetches when none is bundled; `'fetch'` always asks QEMU. The schema module is imported here, on demand, so a client without a schema never
  * loads it.
  */
 export async function loadSessionSchema(
@@ -40,15 +40,16 @@ export async function loadSessionSchema(
   mode: 'auto' | 'fetch',
   label: string,
   timeoutMs: number,
-): Promise<{ schema: QapiSchema; source: QmpSchemaSource }> {
+): Promise<{ schema: QapiSchema | (() => QapiSchema); source: QmpSchemaSource }> {
   const { QapiSchema, bundledReleaseFor, loadReleaseSchema, qemuIntrospectionHints } = await import(
     '../schema/index.js'
   );
   const version = (session.greeting as QmpGreeting).QMP.version.qemu;
   const release = bundledReleaseFor(version);
-  let result: { schema: QapiSchema; source: QmpSchemaSource };
+  let result: { schema: QapiSchema | (() => QapiSchema); source: QmpSchemaSource };
   if (mode === 'auto' && release !== undefined) {
-    result = { schema: loadReleaseSchema(release), source: { kind: 'bundled', release } };
+    // Read when first needed: connecting stays as fast as without a schema.
+    result = { schema: () => loadReleaseSchema(release), source: { kind: 'bundled', release } };
   } else {
     const entries = await session.request('query-qmp-schema', undefined, { timeoutMs });
     if (!Array.isArray(entries)) throw new QmpProtocolError('query-qmp-schema did not return an array');

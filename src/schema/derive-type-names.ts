@@ -78,16 +78,23 @@ export function deriveTypeNames(schema: QapiNamingSource): Map<QapiTypeRef, stri
   // (block-dirty-bitmap-{clear,enable,disable,remove} → BlockDirtyBitmapArguments).
   const sharers = new Map<string, string[]>();
   const share = (key: string, name: string): void => {
-    sharers.set(key, [...(sharers.get(key) ?? []), name]);
+    const list = sharers.get(key);
+    if (list === undefined) sharers.set(key, [name]);
+    else list.push(name);
   };
   for (const c of commands) {
     if (c.argType !== undefined) share(`arguments:${c.argType}`, c.name);
     if (c.retType !== undefined) share(`returns:${c.retType}`, c.name);
   }
   for (const e of events) if (e.argType !== undefined) share(`data:${e.argType}`, e.name);
+  // Many commands share one type (every command without a result returns the same empty object):
+  // what their names have in common is worked out once per type.
+  const common = new Map<string, string | undefined>();
   const shared = (key: string, own: string): string => {
     const names = sharers.get(key) ?? [];
-    return names.length > 1 ? (commonWords(names) ?? own) : own;
+    if (names.length < 2) return own;
+    if (!common.has(key)) common.set(key, commonWords(names));
+    return common.get(key) ?? own;
   };
   for (const c of commands) {
     if (c.argType !== undefined)
