@@ -13,12 +13,17 @@ export {
   type QmpWaitOptions,
 } from './event-hub.js';
 export { LISTENER_ERROR_CHANNEL, type QmpListenerErrorMessage } from './listener-errors.js';
-export type { QmpClientOptions, QmpExecuteOptions, QmpRequestOptions, QmpSessionOptions } from './options.js';
+export type {
+  QmpClientOptions,
+  QmpDeprecationMode,
+  QmpExecuteOptions,
+  QmpRequestOptions,
+  QmpSessionOptions,
+} from './options.js';
 export { QmpClient } from './qmp-client.js';
 export { type QmpAcceptOptions, QmpListener, type QmpListenerOptions } from './qmp-listener.js';
 export type { QmpReconnectEvent, QmpReconnectOptions } from './reconnect-policy.js';
 export { checkValueLimits } from './request-limits.js';
 export type { QmpRunstate } from './runstate.js';
 export { type QmpSchemaMessage, type QmpSchemaSource, SCHEMA_CHANNEL } from './schema-source.js';
-export type { QmpDeprecationMode } from './schema-warnings.js';
 export { QmpSession } from './session.js';

@@ -2,7 +2,6 @@ import type { QapiSchema } from '../schema/index.js';
 import type { QmpTlsOptions } from '../transport/connect.js';
 import type { ListenerErrorHandler } from './event-hub.js';
 import type { QmpReconnectOptions } from './reconnect-policy.js';
-import type { QmpDeprecationMode } from './schema-warnings.js';
 
 /** Options of a session: connecting, negotiating, limits and deadlines. */
 export interface QmpSessionOptions {
@@ -44,6 +43,9 @@ export interface QmpSessionOptions {
   /** Label for traces and errors (default: the address). */
   label?: string;
 }
+
+/** What a client does on the use of a deprecated or unstable command, member or enum value. */
+export type QmpDeprecationMode = 'warn' | 'throw' | 'off';
 
 /** Options of `QmpClient.connect`. */
 export interface QmpClientOptions extends QmpSessionOptions {

@@ -1,9 +1,7 @@
 import { QmpValidationError } from '../errors/qmp-error.js';
 import type { QapiSchema, QemuRelease } from '../schema/index.js';
+import type { QmpDeprecationMode } from './options.js';
 import type { QmpSchemaSource } from './schema-source.js';
-
-/** What a client does on the use of a deprecated or unstable command, member or enum value. */
-export type QmpDeprecationMode = 'warn' | 'throw' | 'off';
 
 const FEATURES = ['deprecated', 'unstable'] as const;
 
