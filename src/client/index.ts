@@ -20,6 +20,7 @@ export type {
   QmpAddFdOptions,
   QmpClientOptions,
   QmpCloseFdsetOptions,
+  QmpDeprecationMode,
   QmpExecuteOptions,
   QmpRequestOptions,
   QmpSessionOptions,
@@ -36,4 +37,5 @@ export {
   waitJob,
 } from './run-job.js';
 export type { QmpRunstate } from './runstate.js';
+export { type QmpSchemaMessage, type QmpSchemaSource, SCHEMA_CHANNEL } from './schema-source.js';
 export { QmpSession } from './session.js';

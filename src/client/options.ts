@@ -58,15 +58,28 @@ export interface QmpSessionOptions {
   label?: string;
 }
 
+/** What a client does on the use of a deprecated or unstable command, member or enum value. */
+export type QmpDeprecationMode = 'warn' | 'throw' | 'off';
+
 /** Options of `QmpClient.connect`. */
 export interface QmpClientOptions extends QmpSessionOptions {
   /**
    * `'fetch'`: read the live `query-qmp-schema` once after negotiating; `execute` then rejects
-   * unknown commands and invalid arguments before sending, and warns once per deprecated use. Or
-   * pass a schema you already have.
+   * unknown commands and invalid arguments before sending, and warns once per deprecated or
+   * unstable use. `'auto'`: the same checks against the schema bundled for the greeting's version
+   * (major.minor; a development build X.Y.50 counts as the next release) without a round trip,
+   * fetching when no bundled release matches; `schemaSource` says which. Or pass a schema you
+   * already have.
    */
-  schema?: 'fetch' | QapiSchema;
-  /** Receives warnings (deprecated commands or members used); default `process.emitWarning`. */
+  schema?: 'fetch' | 'auto' | QapiSchema;
+  /**
+   * On the use of a command, member or enum value that the schema marks `deprecated` or `unstable`:
+   * `'warn'` (default) once per finding through `onWarning`, naming the release that first marked
+   * it when the schema is a bundled release's; `'throw'` rejects the call with `QMP_ERR_VALIDATION`
+   * before sending; `'off'`. Needs a schema.
+   */
+  deprecationWarnings?: QmpDeprecationMode;
+  /** Receives warnings (deprecated or unstable commands or members used); default `process.emitWarning`. */
   onWarning?: (message: string) => void;
   /**
    * Dial again when the connection is lost (`true` for the defaults). Commands written to the lost

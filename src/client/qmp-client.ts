@@ -1,11 +1,5 @@
 import type { Duplex } from 'node:stream';
-import {
-  type QmpError,
-  QmpProtocolError,
-  QmpStateError,
-  QmpUsageError,
-  QmpValidationError,
-} from '../errors/qmp-error.js';
+import { type QmpError, QmpStateError, QmpUsageError, QmpValidationError } from '../errors/qmp-error.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../limits.js';
 import type {
   EventData,
@@ -35,6 +29,8 @@ import type { QmpListener, QmpListenerOptions } from './qmp-listener.js';
 import { type QmpReconnectEvent, ReconnectPolicy } from './reconnect-policy.js';
 import type { ReconnectingSession } from './reconnecting-session.js';
 import type { QmpRunstate } from './runstate.js';
+import type { QmpSchemaSource } from './schema-source.js';
+import { SchemaWarnings } from './schema-warnings.js';
 import { QmpSession } from './session.js';
 import type { SessionLink } from './session-link.js';
 
@@ -48,13 +44,21 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
   #session!: SessionLink;
   /** The session again when it is a reconnecting one, for `onReconnect`. */
   #reconnecting: ReconnectingSession | undefined;
-  readonly #onWarning: (message: string) => void;
-  readonly #warned = new Set<string>();
+  readonly #warnings: SchemaWarnings;
   #schema: QapiSchema | undefined;
+  /** A bundled schema not read yet: connecting with `'auto'` costs no parsing until a check needs it. */
+  #schemaLoader: (() => QapiSchema) | undefined;
+  #schemaSource: QmpSchemaSource | undefined;
 
   private constructor(options: QmpClientOptions) {
-    this.#onWarning = options.onWarning ?? ((m) => process.emitWarning(m, { code: 'QMPKIT_DEPRECATED' }));
-    if (typeof options.schema === 'object') this.#schema = options.schema;
+    this.#warnings = new SchemaWarnings(
+      options.deprecationWarnings ?? 'warn',
+      options.onWarning ?? ((m) => process.emitWarning(m, { code: 'QMPKIT_DEPRECATED' })),
+    );
+    if (typeof options.schema === 'object') {
+      this.#schema = options.schema;
+      this.#schemaSource = { kind: 'given' };
+    }
   }
 
   /**
@@ -74,15 +78,16 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
       // Loaded on demand, like accept mode and the schema: a one-shot connect needs none of them.
       const { ReconnectingSession } = await import('./reconnecting-session.js');
       client.#reconnecting = await ReconnectingSession.connect(target, options, policy, async (session) => {
-        if (options.schema === 'fetch')
-          await client.#fetchSchema(session, options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+        if (options.schema === 'fetch' || options.schema === 'auto')
+          await client.#loadSchema(session, options.schema, options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
       });
       client.#session = client.#reconnecting;
       return client;
     }
     const client = new QmpClient<C, E>(options);
     client.#session = await QmpSession.connect(target, options, async (session, remaining) => {
-      if (options.schema === 'fetch') await client.#fetchSchema(session, remaining());
+      if (options.schema === 'fetch' || options.schema === 'auto')
+        await client.#loadSchema(session, options.schema, remaining());
     });
     return client;
   }
@@ -115,14 +120,21 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     );
   }
 
-  async #fetchSchema(session: QmpSession, timeoutMs: number): Promise<void> {
-    const entries = await session.request('query-qmp-schema', undefined, { timeoutMs });
-    if (!Array.isArray(entries)) throw new QmpProtocolError('query-qmp-schema did not return an array');
-    // Introspection collapses integer widths and alternate names; for a known QEMU version the
-    // schema module has them, so validation texts match that QEMU exactly.
-    const { QapiSchema, qemuIntrospectionHints } = await import('../schema/index.js');
-    const hints = qemuIntrospectionHints((session.greeting as QmpGreeting).QMP.version.qemu);
-    this.#schema = QapiSchema.fromIntrospection(entries, hints ? { hints } : {});
+  async #loadSchema(session: QmpSession, mode: 'auto' | 'fetch', timeoutMs: number): Promise<void> {
+    const { loadSessionSchema } = await import('./schema-source.js');
+    const { schema, source } = await loadSessionSchema(session, mode, session.label, timeoutMs);
+    await this.#warnings.prepare();
+    this.#schema = typeof schema === 'function' ? undefined : schema;
+    this.#schemaLoader = typeof schema === 'function' ? schema : undefined;
+    this.#schemaSource = source;
+  }
+
+  #currentSchema(): QapiSchema | undefined {
+    if (this.#schemaLoader !== undefined) {
+      this.#schema = this.#schemaLoader();
+      this.#schemaLoader = undefined;
+    }
+    return this.#schema;
   }
 
   /** The server's greeting: version and offered capabilities. */
@@ -147,9 +159,18 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     return this.#session.pendingCount;
   }
 
-  /** The live schema when connected with `schema: 'fetch'` (or the one given). */
+  /** The schema calls are checked against: with `schema: 'fetch'` or `'auto'`, or the one given. */
   get schema(): QapiSchema | undefined {
-    return this.#schema;
+    return this.#currentSchema();
+  }
+
+  /**
+   * Where {@link schema} came from: `{ kind: 'bundled', release }` (`'auto'` found the greeting's
+   * release among the bundled ones), `{ kind: 'fetched' }` (read with `query-qmp-schema`), or
+   * `{ kind: 'given' }`; `undefined` without a schema.
+   */
+  get schemaSource(): QmpSchemaSource | undefined {
+    return this.#schemaSource;
   }
 
   /**
@@ -269,23 +290,19 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
     return this.#session.request(name, (args ?? undefined) as JsonObject | undefined, { ...options, oob });
   }
 
-  /** Checks against the live schema, when loaded; warns once per deprecated use. */
+  /** Checks against the schema, when loaded; warns once per deprecated or unstable use. */
   #validate(name: string, args: JsonObject): QmpValidationError | undefined {
-    if (!this.#schema || this.#session.state !== 'ready') return undefined;
-    if (!this.#schema.command(name)) {
+    const schema = this.#session.state === 'ready' ? this.#currentSchema() : undefined;
+    if (schema === undefined) return undefined;
+    if (!schema.command(name)) {
       return new QmpValidationError(
         `${name}: the connected QEMU has no such command (checked against its live schema)`,
         'execute',
       );
     }
-    const issue = this.#schema.validateArguments(name, args);
+    const issue = schema.validateArguments(name, args);
     if (issue) return new QmpValidationError(`${name}: ${issue.message}`, issue.path);
-    for (const d of this.#schema.deprecations(name, args)) {
-      if (this.#warned.has(d)) continue;
-      this.#warned.add(d);
-      this.#onWarning(`qmpkit: ${d} in the connected QEMU`);
-    }
-    return undefined;
+    return this.#warnings.check(schema, this.#schemaSource ?? { kind: 'given' }, name, args);
   }
 
   /**
@@ -331,18 +348,19 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
   }
 
   /**
-   * Answers feature questions from the live schema (needs `schema: 'fetch'`): does the command
+   * Answers feature questions from the schema (needs `schema: 'fetch'` or `'auto'`): does the command
    * exist, does it have this member (`'arguments.driver'`), does that enum member accept `value`.
    */
   supports(command: string, memberPath?: string, value?: string): boolean {
-    if (!this.#schema) {
+    const schema = this.#currentSchema();
+    if (!schema) {
       throw new QmpStateError(
         'QMP_ERR_STATE',
-        "supports() needs the live schema: connect with { schema: 'fetch' }",
+        "supports() needs a schema: connect with { schema: 'auto' } or { schema: 'fetch' }",
         this.#session.state,
       );
     }
-    return this.#schema.supports(command, memberPath, value);
+    return schema.supports(command, memberPath, value);
   }
 
   /**

@@ -72,32 +72,52 @@ export function deriveTypeNames(schema: QapiNamingSource): Map<QapiTypeRef, stri
     }
   }
   const queue: { ref: QapiTypeRef; context: string }[] = [];
+  // Breadth-first, the first entry of a type decides its name: a type already queued is not queued
+  // again, which spares building the names of contexts that would never be used.
+  const queued = new Set<QapiTypeRef>();
+  const push = (ref: QapiTypeRef, context: string): void => {
+    queued.add(ref);
+    queue.push({ ref, context });
+  };
+  const pascal = new Map<string, string>();
+  const pc = (name: string): string => {
+    let p = pascal.get(name);
+    if (p === undefined) pascal.set(name, (p = pascalCase(name)));
+    return p;
+  };
   const commands = [...schema.commands()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const events = [...schema.events()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // A type several commands share is named after what their names have in common
   // (block-dirty-bitmap-{clear,enable,disable,remove} → BlockDirtyBitmapArguments).
   const sharers = new Map<string, string[]>();
   const share = (key: string, name: string): void => {
-    sharers.set(key, [...(sharers.get(key) ?? []), name]);
+    const list = sharers.get(key);
+    if (list === undefined) sharers.set(key, [name]);
+    else list.push(name);
   };
   for (const c of commands) {
     if (c.argType !== undefined) share(`arguments:${c.argType}`, c.name);
     if (c.retType !== undefined) share(`returns:${c.retType}`, c.name);
   }
   for (const e of events) if (e.argType !== undefined) share(`data:${e.argType}`, e.name);
+  // Many commands share one type (every command without a result returns the same empty object):
+  // what their names have in common is worked out once per type.
+  const common = new Map<string, string | undefined>();
   const shared = (key: string, own: string): string => {
     const names = sharers.get(key) ?? [];
-    return names.length > 1 ? (commonWords(names) ?? own) : own;
+    if (names.length < 2) return own;
+    if (!common.has(key)) common.set(key, commonWords(names));
+    return common.get(key) ?? own;
   };
   for (const c of commands) {
-    if (c.argType !== undefined)
-      queue.push({ ref: c.argType, context: `${pascalCase(shared(`arguments:${c.argType}`, c.name))}Arguments` });
-    if (c.retType !== undefined)
-      queue.push({ ref: c.retType, context: returnContext(shared(`returns:${c.retType}`, c.name)) });
+    if (c.argType !== undefined && !queued.has(c.argType))
+      push(c.argType, `${pascalCase(shared(`arguments:${c.argType}`, c.name))}Arguments`);
+    if (c.retType !== undefined && !queued.has(c.retType))
+      push(c.retType, returnContext(shared(`returns:${c.retType}`, c.name)));
   }
   for (const e of events)
-    if (e.argType !== undefined)
-      queue.push({ ref: e.argType, context: `${pascalCase(shared(`data:${e.argType}`, e.name))}Data` });
+    if (e.argType !== undefined && !queued.has(e.argType))
+      push(e.argType, `${pascalCase(shared(`data:${e.argType}`, e.name))}Data`);
   const seen = new Set<QapiTypeRef>();
   for (let i = 0; i < queue.length; i++) {
     const { ref, context } = queue[i]!;
@@ -117,18 +137,19 @@ export function deriveTypeNames(schema: QapiNamingSource): Map<QapiTypeRef, stri
     }
     switch (t.metaType) {
       case 'array':
-        queue.push({ ref: t.elementType, context });
+        if (!queued.has(t.elementType)) push(t.elementType, context);
         break;
       case 'object':
-        for (const m of t.members) queue.push({ ref: m.type, context: `${here}${pascalCase(m.name)}` });
-        for (const v of t.variants ?? []) queue.push({ ref: v.type, context: `${here}${pascalCase(v.case)}` });
+        for (const m of t.members) if (!queued.has(m.type)) push(m.type, `${here}${pc(m.name)}`);
+        for (const v of t.variants ?? []) if (!queued.has(v.type)) push(v.type, `${here}${pc(v.case)}`);
         break;
       case 'alternate':
         for (const m of t.members) {
+          if (queued.has(m.type)) continue;
           const kind = schema.type(m.type)?.metaType;
           const suffix =
             kind === 'enum' ? 'Enum' : kind === 'array' ? 'List' : kind === 'alternate' ? 'Alternate' : 'Object';
-          queue.push({ ref: m.type, context: `${here}${m.name === undefined ? suffix : pascalCase(m.name)}` });
+          push(m.type, `${here}${m.name === undefined ? suffix : pc(m.name)}`);
         }
         break;
       default:

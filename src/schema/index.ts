@@ -41,7 +41,14 @@ export {
   type QapiValidationIssue,
   QapiValidator,
 } from './qapi-validator.js';
-export { QEMU_7_2_HINTS, qemuIntrospectionHints } from './qemu-72-hints.js';
+export { QEMU_7_2_HINTS } from './qemu-72-hints.js';
+export {
+  bundledReleaseFor,
+  firstReleaseWith,
+  loadReleaseSchema,
+  type QemuVersionNumber,
+  qemuIntrospectionHints,
+} from './release-schema.js';
 export {
   isQemuRelease,
   loadReleaseIntrospection,

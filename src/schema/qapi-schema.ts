@@ -228,13 +228,14 @@ export class QapiSchema {
   /**
    * The deprecated things `args` uses with `command`: the command itself, members, enum values.
    * Each entry is a sentence that is also a stable key for warn-once (list indexes are left out).
+   * With `feature` `'unstable'`, the unstable ones instead.
    */
-  deprecations(command: string, args: unknown): string[] {
+  deprecations(command: string, args: unknown, feature: 'deprecated' | 'unstable' = 'deprecated'): string[] {
     const c = this.#commands.get(command);
     if (c === undefined) return [];
     const out: string[] = [];
-    if (c.features.includes('deprecated')) out.push(`command '${command}' is deprecated`);
-    if (c.argType !== undefined) this.#collectDeprecated(c.argType, args, 'arguments', command, out, 0);
+    if (c.features.includes(feature)) out.push(`command '${command}' is ${feature}`);
+    if (c.argType !== undefined) this.#collectDeprecated(c.argType, args, 'arguments', command, out, 0, feature);
     return [...new Set(out)];
   }
 
@@ -284,21 +285,23 @@ export class QapiSchema {
     command: string,
     out: string[],
     depth: number,
+    feature: 'deprecated' | 'unstable',
   ): void {
     const t = this.type(ref);
     if (t === undefined || depth > 64) return;
     switch (t.metaType) {
       case 'enum': {
         const m = t.members.find((x) => x.name === value);
-        if (m?.features.includes('deprecated')) out.push(`${command}: value '${m.name}' of '${path}' is deprecated`);
+        if (m?.features.includes(feature)) out.push(`${command}: value '${m.name}' of '${path}' is ${feature}`);
         return;
       }
       case 'array':
         if (Array.isArray(value))
-          for (const el of value) this.#collectDeprecated(t.elementType, el, `${path}[]`, command, out, depth + 1);
+          for (const el of value)
+            this.#collectDeprecated(t.elementType, el, `${path}[]`, command, out, depth + 1, feature);
         return;
       case 'alternate':
-        for (const m of t.members) this.#collectDeprecated(m.type, value, path, command, out, depth + 1);
+        for (const m of t.members) this.#collectDeprecated(m.type, value, path, command, out, depth + 1, feature);
         return;
       case 'object': {
         if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
@@ -307,8 +310,8 @@ export class QapiSchema {
           for (const m of o.members) {
             if (!Object.hasOwn(obj, m.name)) continue;
             const p = `${path}.${m.name}`;
-            if (m.features.includes('deprecated')) out.push(`${command}: member '${p}' is deprecated`);
-            this.#collectDeprecated(m.type, obj[m.name], p, command, out, depth + 1);
+            if (m.features.includes(feature)) out.push(`${command}: member '${p}' is ${feature}`);
+            this.#collectDeprecated(m.type, obj[m.name], p, command, out, depth + 1, feature);
           }
           const v = o.variants?.find((x) => x.case === obj[o.tag ?? '']);
           const b = v === undefined ? undefined : this.type(v.type);

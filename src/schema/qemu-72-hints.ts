@@ -131,11 +131,3 @@ export const QEMU_7_2_HINTS: QapiIntrospectionHints = {
   },
   commands: { device_add: { gen: false } },
 };
-
-/**
- * The hints qmpkit ships for a QEMU version (from the greeting's `version.qemu`), or `undefined`.
- * Pass them to `QapiSchema.fromIntrospection(entries, { hints })` for a live schema.
- */
-export function qemuIntrospectionHints(version: { major: number; minor: number }): QapiIntrospectionHints | undefined {
-  return version.major === 7 && version.minor === 2 ? QEMU_7_2_HINTS : undefined;
-}

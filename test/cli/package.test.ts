@@ -56,6 +56,8 @@ describe('the packed package', { concurrency: false }, () => {
       'dist/src/qapi/7.2/index.d.ts',
       'dist/src/qga/index.d.ts',
       'data/qga/qapi-schema.json',
+      'dist/src/qapi/10.2/index.d.ts',
+      'dist/src/qapi/index.d.ts',
       'data/qmp-schema-7.2.json',
       'docs/cli.md',
       'native/fdpass/binding.gyp',

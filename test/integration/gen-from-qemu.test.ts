@@ -1,16 +1,16 @@
 // `qmpkit gen --from-qemu` against the installed QEMU: it starts the binary, reads its schema over
-// stdio and stops it. With QEMU 7.2 installed, the result must equal the committed 7.2 types.
+// stdio and stops it. With QEMU 7.2 installed, the result must equal the types of the bundled 7.2 schema.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { runGen } from '../../src/cli/commands/gen.js';
+import { generateTypeScript } from '../../src/codegen/index.js';
+import { loadQemu72Introspection, QapiSchema } from '../../src/schema/index.js';
 import { QEMU_BINARY, requireQemu } from '../helpers/qemu.js';
-
-const ROOT = resolve(import.meta.dirname, '../../..');
 
 class Sink extends Writable {
   text = '';
@@ -34,7 +34,9 @@ test('gen --from-qemu reads the live schema and stops QEMU', async (t) => {
     assert.match(text, /BLOCK_IO_ERROR: BlockIoErrorData;/);
     const version = spawnSync(QEMU_BINARY, ['--version'], { encoding: 'utf8' }).stdout;
     if (/version 7\.2\./.test(version)) {
-      const committed = readFileSync(join(ROOT, 'src/qapi/7.2/index.ts'), 'utf8');
+      // The committed src/qapi/7.2 shares declarations with other releases: compare with the
+      // single file the generator prints for the bundled 7.2 schema.
+      const committed = generateTypeScript(QapiSchema.fromIntrospection(loadQemu72Introspection()));
       const body = (s: string): string => s.slice(s.indexOf('\n') + 1);
       assert.equal(body(text), body(committed), 'live QEMU 7.2 and data/qmp-schema-7.2.json give the same types');
     }

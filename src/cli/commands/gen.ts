@@ -1,14 +1,15 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateTypeScript } from '../../codegen/index.js';
+import { generateReleaseTypes, generateTypeScript } from '../../codegen/index.js';
 import { QmpError } from '../../errors/index.js';
 import { LAUNCH_SHUTDOWN_TIMEOUT_MS, LAUNCH_START_TIMEOUT_MS } from '../../limits.js';
-import { QapiSchema } from '../../schema/index.js';
+import { loadReleaseIntrospection, QapiSchema, QEMU_RELEASES } from '../../schema/index.js';
 
 const HELP = `usage: qmpkit gen (--from-schema FILE | --from-qapi FILE | --from-qemu BINARY) [-o FILE] [--check]
                    [--no-docs]
+       qmpkit gen --bundled -o DIR [--check]
 
 Generates TypeScript types for QMP from a QAPI schema: a Commands map (name -> { args, returns }),
 an Events map (name -> data) and one declaration per enum, struct, union and alternate. Types only.
@@ -25,6 +26,9 @@ sources (exactly one):
                           names and doc comments
       --from-qemu BINARY  start BINARY -machine none -nodefaults -display none, ask it for its
                           schema (query-qmp-schema over stdio), stop it
+      --bundled           every QEMU release whose schema ships with qmpkit, into DIR: DIR/<release>/
+                          index.ts, DIR/shared/*.ts (declarations equal in several releases) and
+                          DIR/releases.ts (how qmpkit's own src/qapi is made)
 
 options:
   -o, --output FILE       write the types to FILE (default: stdout)
@@ -53,6 +57,7 @@ export async function runGen(argv: string[], io: GenIo): Promise<number> {
     output?: string | undefined;
     check?: boolean | undefined;
     'no-docs'?: boolean | undefined;
+    bundled?: boolean | undefined;
     help?: boolean | undefined;
   };
   try {
@@ -65,6 +70,7 @@ export async function runGen(argv: string[], io: GenIo): Promise<number> {
         output: { type: 'string', short: 'o' },
         check: { type: 'boolean' },
         'no-docs': { type: 'boolean' },
+        bundled: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -78,6 +84,7 @@ export async function runGen(argv: string[], io: GenIo): Promise<number> {
     io.stdout.write(HELP);
     return 0;
   }
+  if (values.bundled) return genBundled(values, io);
   const sources = (['from-schema', 'from-qapi', 'from-qemu'] as const).filter((k) => values[k] !== undefined);
   if (sources.length !== 1) {
     io.stderr.write(
@@ -133,6 +140,56 @@ export async function runGen(argv: string[], io: GenIo): Promise<number> {
     writeFileSync(values.output, text);
   } catch (e) {
     io.stderr.write(`qmpkit gen: cannot write ${values.output}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  return 0;
+}
+
+/** `--bundled`: the types of every bundled release, written to (or, with `--check`, compared with) a folder. */
+function genBundled(values: { output?: string | undefined; check?: boolean | undefined }, io: GenIo): number {
+  const dir = values.output;
+  if (dir === undefined) {
+    io.stderr.write('qmpkit gen: --bundled needs -o DIR (the folder to write)\n');
+    return 2;
+  }
+  const shown = isAbsolute(dir) ? basename(dir) : dir;
+  const regenerate = `qmpkit gen --bundled -o ${shown}`;
+  const files = generateReleaseTypes(
+    QEMU_RELEASES.map((release) => ({
+      release,
+      schema: QapiSchema.fromIntrospection(loadReleaseIntrospection(release)),
+      source: release === '7.2' ? 'data/qmp-schema-7.2.json' : `data/qemu/${release}/qmp-schema.json`,
+    })),
+    { regenerate },
+  );
+  // Shared files that no longer match any set of releases are stale too.
+  let old: string[] = [];
+  try {
+    old = readdirSync(join(dir, 'shared')).filter((f) => f.endsWith('.ts') && !files.has(`shared/${f}`));
+  } catch {
+    old = [];
+  }
+  const differs = [...files].filter(([f, text]) => {
+    try {
+      return readFileSync(join(dir, f), 'utf8') !== text;
+    } catch {
+      return true;
+    }
+  });
+  if (values.check) {
+    if (differs.length === 0 && old.length === 0) return 0;
+    const names = [...differs.map(([f]) => f), ...old.map((f) => `shared/${f} (stale)`)];
+    io.stderr.write(`qmpkit gen: out of date in ${shown}: ${names.join(', ')}; run: ${regenerate}\n`);
+    return 1;
+  }
+  try {
+    for (const f of old) rmSync(join(dir, 'shared', f));
+    for (const [f, text] of differs) {
+      mkdirSync(dirname(join(dir, f)), { recursive: true });
+      writeFileSync(join(dir, f), text);
+    }
+  } catch (e) {
+    io.stderr.write(`qmpkit gen: cannot write ${shown}: ${(e as Error).message}\n`);
     return 2;
   }
   return 0;
