@@ -1,6 +1,6 @@
 import { QmpCommandError } from '../errors/qmp-command-error.js';
 import { QmpUsageError } from '../errors/qmp-error.js';
-import { loadQemu72Schema, type QapiSchema } from '../schema/index.js';
+import { loadQemu72Schema, loadQgaSchema, type QapiSchema } from '../schema/index.js';
 import { type QmpMonitor, QmpServer } from '../server/index.js';
 import { RawJson } from '../wire/q-value.js';
 import { SimRunStateMachine } from './run-state.js';
@@ -13,6 +13,7 @@ import { DEFAULT_MIGRATION_PARAMETERS, registerMiscCommands } from './sim-comman
 import { registerQdevCommands } from './sim-commands-qdev.js';
 import { parseSimArgs, type SimConfig } from './sim-config.js';
 import { SimDevices } from './sim-devices.js';
+import { SimGuestAgent } from './sim-guest-agent.js';
 
 /** Options of {@link QmpSimulator.start}. */
 export interface SimulatorOptions {
@@ -49,6 +50,8 @@ export class QmpSimulator {
   readonly devices: SimDevices;
   readonly runstate: SimRunStateMachine;
   readonly monitors: QmpMonitor[] = [];
+  /** The simulated guest agent, when the command line gives the VM an `org.qemu.guest_agent.0` port. */
+  guestAgent: SimGuestAgent | undefined;
   readonly #migration: Record<string, unknown> = { ...DEFAULT_MIGRATION_PARAMETERS };
   readonly #onExit: ((reason: string) => void) | undefined;
   #exited = false;
@@ -82,6 +85,8 @@ export class QmpSimulator {
     const sim = new QmpSimulator(config, options);
     const stderr = options.stderr ?? process.stderr;
     try {
+      // QEMU creates chardevs before it waits for a monitor client.
+      if (config.guestAgent !== undefined) await sim.#startGuestAgent(config.guestAgent.address);
       for (const m of config.monitors) {
         const mon = await sim.server.listen(m.address, { pretty: m.pretty, label: m.label });
         sim.monitors.push(mon);
@@ -91,12 +96,32 @@ export class QmpSimulator {
         }
       }
     } catch (err) {
+      await sim.guestAgent?.close();
       await sim.server.close();
       throw err;
     }
     // Like QEMU: the machine starts running once it is ready, unless -S.
     if (!config.paused) sim.runstate.set('running');
     return sim;
+  }
+
+  async #startGuestAgent(address: string): Promise<void> {
+    const agent = new SimGuestAgent(
+      loadQgaSchema(),
+      {
+        hostName: this.config.name ?? 'sim',
+        version: `${this.config.version.major}.${this.config.version.minor}.${this.config.version.micro}`,
+        shutdown: (mode) => {
+          if (mode === 'reboot') this.emit('RESET', { guest: true, reason: 'guest-reset' });
+          else this.#guestShutdown();
+        },
+      },
+      () => this.runstate.running,
+    );
+    this.guestAgent = agent;
+    if (this.config.guestAgentFaults !== undefined) agent.setFaults(this.config.guestAgentFaults);
+    this.runstate.onChange(() => agent.refresh());
+    await agent.listen(address);
   }
 
   /** Emits an event with its data in QEMU's member order. */
@@ -134,6 +159,7 @@ export class QmpSimulator {
 
   /** Closes every monitor and connection. */
   async close(): Promise<void> {
+    await this.guestAgent?.close();
     await this.server.close();
     this.#exit('closed');
   }
@@ -189,9 +215,11 @@ export class QmpSimulator {
       this.block.backends.push(backend);
     }
     for (const d of c.devices) {
+      // Ports on the virtio-serial bus are chardev channels: the agent's is served by SimGuestAgent.
+      if (d.driver === 'virtserialport' || d.driver === 'virtconsole') continue;
       let dev: ReturnType<SimDevices['add']>;
       try {
-        dev = this.devices.add(d.driver, d.props, true);
+        dev = this.devices.add(d.driver === 'virtio-serial' ? 'virtio-serial-pci' : d.driver, d.props, true);
       } catch (err) {
         throw new QmpUsageError(`-device ${d.driver}: ${err instanceof QmpCommandError ? err.desc : String(err)}`);
       }
@@ -249,7 +277,7 @@ export class QmpSimulator {
       this.emit('STOP');
       return;
     }
-    void this.server.close().then(() => this.#exit('guest-shutdown'));
+    void Promise.all([this.server.close(), this.guestAgent?.close()]).then(() => this.#exit('guest-shutdown'));
   }
 
   #register(): void {

@@ -66,6 +66,7 @@ export const QEMU_7_2_RUNSTATE_TRANSITIONS: Readonly<Record<SimRunState, readonl
 /** Holds the run state; refuses transitions QEMU 7.2 would abort on. */
 export class SimRunStateMachine {
   #state: SimRunState;
+  readonly #listeners: ((state: SimRunState) => void)[] = [];
 
   constructor(initial: SimRunState) {
     this.#state = initial;
@@ -92,5 +93,11 @@ export class SimRunStateMachine {
       throw new Error(`invalid runstate transition: '${this.#state}' -> '${to}'`);
     }
     this.#state = to;
+    for (const fn of this.#listeners) fn(to);
+  }
+
+  /** Calls `fn` after every change of state (the guest agent answers only while the VM runs). */
+  onChange(fn: (state: SimRunState) => void): void {
+    this.#listeners.push(fn);
   }
 }

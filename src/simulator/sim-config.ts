@@ -1,5 +1,7 @@
 import { QmpUsageError } from '../errors/qmp-error.js';
 import { type ConfigGroup, parseKeyValues, readConfigFile } from './qemu-options.js';
+import type { SimGuestAgentFaults } from './sim-guest-agent.js';
+import { guestAgentChannel, parseGuestAgentFaults, type SimGuestAgentConfig } from './sim-guest-agent-config.js';
 
 /** One QMP monitor of the simulated QEMU. */
 export interface SimMonitorConfig {
@@ -47,6 +49,10 @@ export interface SimConfig {
   debugCommands: boolean;
   /** `-sim-guest`: a cooperating guest acknowledges PCI unplug requests and ACPI power-down. */
   guest: boolean;
+  /** The guest agent's channel (`-device virtserialport,chardev=ID,name=org.qemu.guest_agent.0`). */
+  guestAgent?: SimGuestAgentConfig | undefined;
+  /** `-sim-qga-fault`: faults of the simulated guest agent at start. */
+  guestAgentFaults?: SimGuestAgentFaults;
 }
 
 /** Options QEMU users pass that change nothing the simulator shows. */
@@ -275,6 +281,10 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
       case '-sim-guest':
         cfg.guest = true;
         break;
+      case '-sim-qga-fault':
+      case '-sim-qga-block':
+        parseGuestAgentFaults(arg(), (cfg.guestAgentFaults ??= {}), o === '-sim-qga-block');
+        break;
       default:
         if (IGNORED_WITH_ARG.has(o)) {
           arg();
@@ -300,6 +310,7 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
     const { address, wait } = serverAddress(ch, `-chardev id=${id}`);
     cfg.monitors.push({ address, pretty, wait, label: id });
   }
+  cfg.guestAgent = guestAgentChannel(cfg.devices, chardevs, serverAddress);
   if (cfg.monitors.filter((m) => m.address === 'stdio').length > 1) {
     throw new QmpUsageError('cannot use stdio by multiple character devices');
   }
