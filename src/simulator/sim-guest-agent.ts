@@ -128,7 +128,10 @@ export class SimGuestAgent {
   }
 
   async #answer(stream: Duplex, item: { value: QValue } | { error: string }): Promise<void> {
-    const out = 'error' in item ? errorReply('GenericError', item.error, undefined) : this.#dispatch(item.value);
+    const out =
+      'error' in item
+        ? { reply: errorReply('GenericError', item.error, undefined), sentinel: false }
+        : this.#dispatch(item.value);
     if (out === undefined) return;
     const delay = this.#faults.replyDelayMs;
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
