@@ -90,7 +90,10 @@ test('the simulated agent answers raw requests byte for byte as qemu-ga 7.2', as
   });
   try {
     const simulated = await transcript(path);
-    assert.ok(real.some((l) => l.includes('has been disabled')), 'the real agent answered non-trivially');
+    assert.ok(
+      real.some((l) => l.includes('has been disabled')),
+      'the real agent answered non-trivially',
+    );
     assert.deepEqual(simulated, real);
   } finally {
     await sim.close();
