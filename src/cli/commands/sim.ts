@@ -18,11 +18,16 @@ tools without a VM. Its command line is QEMU's own:
   -machine pc|q35|none      (default pc; its default cd-rom is ide1-cd0, q35's ide2-cd0; -nodefaults drops it)
   -drive if=none|ide,id=ID,media=cdrom|disk[,file=F,format=raw,readonly=on]
   -device ide-cd|ide-hd|scsi-cd|e1000|virtio-net-pci|qemu-xhci|usb-kbd|...,id=ID[,drive=ID,bus=BUS]
+  -device virtio-serial -device virtserialport,chardev=ID,name=org.qemu.guest_agent.0
+                            a simulated guest agent on chardev ID (qmpkit ga, qmpkit ga-shell)
 Simulator-only options:
   -sim-version X.Y.Z        version to report (default 7.2.22)
   -sim-package STR          package string to report (default "")
   -sim-guest                a cooperating guest: acknowledges PCI unplug, shuts down on system_powerdown
   -sim-debug-commands       add the x-sim-inject-io-error command (BLOCK_IO_ERROR on demand)
+  -sim-qga-fault F[,F...]   guest agent faults: not-running, stale (stale bytes for each new client),
+                            slow=MS (every reply held MS ms)
+  -sim-qga-block CMD[,...]  guest agent commands disabled, as qemu-ga's -b
 Accepted and ignored: -nodefaults is honoured; -display, -m, -accel, -smp, -cpu, -nographic,
 -enable-kvm and similar change nothing the simulator shows.
 
