@@ -55,6 +55,10 @@ describe('qmpkit ga and ga-shell against the simulated agent', { concurrency: fa
     assert.match(usage.stderr, /missing COMMAND/);
     const noSocket = await qmpkit(['ga', join(dir, 'none.sock'), 'guest-ping']);
     assert.equal(noSocket.code, 3);
+    assert.match(
+      noSocket.stderr,
+      /ENOENT: no such socket \(is the VM running with its guest agent's -chardev on this path\?\)/,
+    );
     sim?.guestAgent?.setFaults({ notRunning: true });
     try {
       const silent = await qmpkit(['ga', qga, 'guest-ping', '--connect-timeout-ms', '200']);
