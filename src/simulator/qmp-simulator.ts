@@ -1,6 +1,6 @@
 import { QmpCommandError } from '../errors/qmp-command-error.js';
 import { QmpUsageError } from '../errors/qmp-error.js';
-import type { QapiSchema, QemuRelease } from '../schema/index.js';
+import { loadQgaSchema, type QapiSchema, type QemuRelease } from '../schema/index.js';
 import { type QmpMonitor, QmpServer } from '../server/index.js';
 import { RawJson } from '../wire/q-value.js';
 import { SimRunStateMachine } from './run-state.js';
@@ -23,6 +23,8 @@ import { registerMigrationCommands, SimMigration } from './sim-migration.js';
 import { DEFAULT_SIM_RELEASE, fitToSchema, loadSimRelease, type SimRelease } from './sim-release.js';
 
 export type { SimIoError } from './sim-faults.js';
+
+import { SimGuestAgent } from './sim-guest-agent.js';
 
 /** Options of {@link QmpSimulator.start}. */
 export interface SimulatorOptions {
@@ -63,6 +65,8 @@ export class QmpSimulator {
   readonly faults: SimFaults;
   #migrationState!: SimMigration;
   readonly #handlers = new Map<string, (args: SimArgs, ctx: Parameters<Parameters<SimRegister>[1]>[1]) => unknown>();
+  /** The simulated guest agent, when the command line gives the VM an `org.qemu.guest_agent.0` port. */
+  guestAgent: SimGuestAgent | undefined;
   readonly #migration: Record<string, unknown> = { ...DEFAULT_MIGRATION_PARAMETERS };
   readonly #onExit: ((reason: string) => void) | undefined;
   #exited = false;
@@ -122,6 +126,8 @@ export class QmpSimulator {
     const sim = new QmpSimulator(config, options);
     const stderr = options.stderr ?? process.stderr;
     try {
+      // QEMU creates chardevs before it waits for a monitor client.
+      if (config.guestAgent !== undefined) await sim.#startGuestAgent(config.guestAgent.address);
       for (const m of config.monitors) {
         const mon = await sim.server.listen(m.address, { pretty: m.pretty, label: m.label });
         sim.monitors.push(mon);
@@ -131,6 +137,7 @@ export class QmpSimulator {
         }
       }
     } catch (err) {
+      await sim.guestAgent?.close();
       await sim.server.close();
       throw err;
     }
@@ -138,6 +145,25 @@ export class QmpSimulator {
     if (!config.paused) sim.runstate.set('running');
     for (const f of config.faults) sim.faults.apply(f);
     return sim;
+  }
+
+  async #startGuestAgent(address: string): Promise<void> {
+    const agent = new SimGuestAgent(
+      loadQgaSchema(),
+      {
+        hostName: this.config.name ?? 'sim',
+        version: `${this.config.version.major}.${this.config.version.minor}.${this.config.version.micro}`,
+        shutdown: (mode) => {
+          if (mode === 'reboot') this.emit('RESET', { guest: true, reason: 'guest-reset' });
+          else this.#guestShutdown();
+        },
+      },
+      () => this.runstate.running,
+    );
+    this.guestAgent = agent;
+    if (this.config.guestAgentFaults !== undefined) agent.setFaults(this.config.guestAgentFaults);
+    this.runstate.onChange(() => agent.refresh());
+    await agent.listen(address);
   }
 
   /** Emits an event with its data in QEMU's member order. */
@@ -178,6 +204,7 @@ export class QmpSimulator {
     this.faults.close();
     this.jobs.close();
     this.#migrationState.close();
+    await this.guestAgent?.close();
     await this.server.close();
     this.#exit('closed');
   }
@@ -242,9 +269,11 @@ export class QmpSimulator {
       }
     }
     for (const d of c.devices) {
+      // Ports on the virtio-serial bus are chardev channels: the agent's is served by SimGuestAgent.
+      if (d.driver === 'virtserialport' || d.driver === 'virtconsole') continue;
       let dev: ReturnType<SimDevices['add']>;
       try {
-        dev = this.devices.add(d.driver, d.props, true);
+        dev = this.devices.add(d.driver === 'virtio-serial' ? 'virtio-serial-pci' : d.driver, d.props, true);
       } catch (err) {
         throw new QmpUsageError(`-device ${d.driver}: ${err instanceof QmpCommandError ? err.desc : String(err)}`);
       }
@@ -309,7 +338,7 @@ export class QmpSimulator {
       this.emit('STOP');
       return;
     }
-    void this.server.close().then(() => this.#exit('guest-shutdown'));
+    void Promise.all([this.server.close(), this.guestAgent?.close()]).then(() => this.#exit('guest-shutdown'));
   }
 
   #register(): void {

@@ -67,6 +67,7 @@ export const QEMU_7_2_RUNSTATE_TRANSITIONS: Readonly<Record<SimRunState, readonl
 export class SimRunStateMachine {
   #state: SimRunState;
   #hasRun = false;
+  readonly #listeners: ((state: SimRunState) => void)[] = [];
 
   constructor(initial: SimRunState) {
     this.#state = initial;
@@ -99,5 +100,11 @@ export class SimRunStateMachine {
     }
     this.#state = to;
     if (to === 'running') this.#hasRun = true;
+    for (const fn of this.#listeners) fn(to);
+  }
+
+  /** Calls `fn` after every change of state (the guest agent answers only while the VM runs). */
+  onChange(fn: (state: SimRunState) => void): void {
+    this.#listeners.push(fn);
   }
 }

@@ -1,6 +1,8 @@
 import { QmpUsageError } from '../errors/qmp-error.js';
 import { type ConfigGroup, parseKeyValues, readConfigFile } from './qemu-options.js';
 import { parseFaultSpec, type SimFaultSpec } from './sim-faults.js';
+import type { SimGuestAgentFaults } from './sim-guest-agent.js';
+import { guestAgentChannel, parseGuestAgentFaults, type SimGuestAgentConfig } from './sim-guest-agent-config.js';
 
 /** One QMP monitor of the simulated QEMU. */
 export interface SimMonitorConfig {
@@ -54,6 +56,10 @@ export interface SimConfig {
   guest: boolean;
   /** `-sim-fault SPEC` (repeatable): faults to inject, see docs/simulator.md. */
   faults: SimFaultSpec[];
+  /** The guest agent's channel (`-device virtserialport,chardev=ID,name=org.qemu.guest_agent.0`). */
+  guestAgent?: SimGuestAgentConfig | undefined;
+  /** `-sim-qga-fault`: faults of the simulated guest agent at start. */
+  guestAgentFaults?: SimGuestAgentFaults;
 }
 
 /** Options QEMU users pass that change nothing the simulator shows. */
@@ -290,6 +296,10 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
       case '-sim-fault':
         cfg.faults.push(parseFaultSpec(arg()));
         break;
+      case '-sim-qga-fault':
+      case '-sim-qga-block':
+        parseGuestAgentFaults(arg(), (cfg.guestAgentFaults ??= {}), o === '-sim-qga-block');
+        break;
       default:
         if (IGNORED_WITH_ARG.has(o)) {
           arg();
@@ -315,6 +325,7 @@ export function parseSimArgs(argv: readonly string[]): SimConfig {
     const { address, wait } = serverAddress(ch, `-chardev id=${id}`);
     cfg.monitors.push({ address, pretty, wait, label: id });
   }
+  cfg.guestAgent = guestAgentChannel(cfg.devices, chardevs, serverAddress);
   if (cfg.monitors.filter((m) => m.address === 'stdio').length > 1) {
     throw new QmpUsageError('cannot use stdio by multiple character devices');
   }

@@ -284,7 +284,9 @@ test('close rejects waiting calls with QMP_ERR_CLOSED and resolves closed with u
 
 test('exec: guest-exec, then guest-exec-status until exited; output decoded from base64', async () => {
   const { qga, agent } = await connected();
-  const run = qga.exec('/bin/echo', { args: ['hi'], input: 'in', pollIntervalMs: 1, timeoutMs: 5000 });
+  await rejectsWith(qga.exec('/bin/echo', { pollIntervalMs: -1 }), 'QMP_ERR_USAGE');
+  // pollIntervalMs 0 (the edge) polls without waiting.
+  const run = qga.exec('/bin/echo', { args: ['hi'], input: 'in', pollIntervalMs: 0, timeoutMs: 5000 });
   assert.deepEqual((await agent.next()).msg, {
     execute: 'guest-exec',
     arguments: { path: '/bin/echo', 'capture-output': true, arg: ['hi'], 'input-data': 'aW4=' },

@@ -2,6 +2,7 @@
 // same assertions on both prove the simulator answers as the agent does. Read-only and blocked
 // commands only (see QGA_BLOCKED_COMMANDS in ./qga.ts).
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
@@ -9,6 +10,7 @@ import { type TestContext, test } from 'node:test';
 import { QmpCommandError, QmpError } from '../../src/errors/index.js';
 import { QgaClient } from '../../src/qga/index.js';
 import { QapiSchema } from '../../src/schema/index.js';
+import { type QmpTraceMessage, TRACE_CHANNELS } from '../../src/trace/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -63,8 +65,18 @@ export function qgaClientCases(what: string, start: (t: TestContext) => Promise<
 
   test(`${what}: connect syncs; guest-ping, guest-get-osinfo, guest-network-get-interfaces`, (t) =>
     withAgent(t, async (agent) => {
+      const sent: unknown[] = [];
+      const onOut = (m: unknown): void => {
+        const t = m as QmpTraceMessage;
+        if (t.source === 'qga' && t.connection === agent.socketPath) sent.push(t.message);
+      };
+      subscribe(TRACE_CHANNELS.messageOut, onOut);
       const qga = await QgaClient.connect(agent.socketPath, { timeoutMs: 10_000, commandTimeoutMs: 10_000 });
+      unsubscribe(TRACE_CHANNELS.messageOut, onOut);
       try {
+        // The sync came first, with an integer id the agent echoed.
+        assert.equal(sent.length, 1);
+        assert.match(JSON.stringify(sent[0]), /^\{"execute":"guest-sync-delimited","arguments":\{"id":\d+\}\}$/);
         assert.deepEqual(await qga.execute('guest-ping'), {});
         const os = await qga.execute('guest-get-osinfo');
         assert.equal(typeof os.id, 'string');

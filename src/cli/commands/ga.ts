@@ -1,5 +1,5 @@
 import { QmpCommandError } from '../../errors/qmp-command-error.js';
-import { QmpUsageError } from '../../errors/qmp-error.js';
+import { QmpConnectionError, QmpUsageError } from '../../errors/qmp-error.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../../limits.js';
 import type { QgaClient } from '../../qga/qga-client.js';
 import type { JsonObject } from '../../wire/json-value.js';
@@ -115,7 +115,13 @@ export async function runGa(argv: readonly string[], io: CliIo): Promise<number>
       io.stderr.write(`qmpkit ga: ${err.errorClass}: ${err.desc}\n`);
       return EXIT_CODES.qmpError;
     }
-    const msg = err instanceof Error ? err.message : String(err);
+    let msg = err instanceof Error ? err.message : String(err);
+    // The transport's hint speaks of QMP monitors; this socket is the agent's chardev.
+    if (err instanceof QmpConnectionError && err.syscallCode === 'ENOENT')
+      msg = msg.replace(
+        /\(is QEMU running with -qmp on this path\?\)/,
+        "(is the VM running with its guest agent's -chardev on this path?)",
+      );
     io.stderr.write(msg.startsWith('qmpkit ga') ? `${msg}\n` : `qmpkit ga: ${msg}\n`);
     return exitCodeFor(err);
   } finally {

@@ -20,6 +20,8 @@ tools without a VM. Its command line is QEMU's own:
   -drive if=none|ide,id=ID,media=cdrom|disk[,file=F,format=raw,readonly=on]
   -device ide-cd|ide-hd|scsi-cd|e1000|virtio-net-pci|qemu-xhci|usb-kbd|...,id=ID[,drive=ID,bus=BUS,addr=SLOT]
   -netdev user|tap|socket|hubport,id=ID[,...]   a NIC's netdev= backend (recorded, never opened)
+  -device virtio-serial -device virtserialport,chardev=ID,name=org.qemu.guest_agent.0
+                            a simulated guest agent on chardev ID (qmpkit ga, qmpkit ga-shell)
 Simulator-only options:
   --qemu-version X.Y        the QEMU release to play: ${QEMU_RELEASES.join(', ')} (default 7.2): its
                             version, schema, query-commands; commands it lacks are not found
@@ -31,6 +33,9 @@ Simulator-only options:
                             [,action=ignore|report|stop][,nospace=on][,after=MS]; job-fail[,error=TEXT];
                             migration-fail[,error=TEXT]; crash[,after=MS|,command=NAME];
                             slow,command=NAME,ms=N
+  -sim-qga-fault F[,F...]   guest agent faults: not-running, stale (stale bytes for each new client),
+                            slow=MS (every reply held MS ms)
+  -sim-qga-block CMD[,...]  guest agent commands disabled, as qemu-ga's -b
 Accepted and ignored: -nodefaults is honoured; -display, -m, -accel, -smp, -cpu, -nographic,
 -enable-kvm and similar change nothing the simulator shows.
 
