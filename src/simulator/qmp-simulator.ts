@@ -3,9 +3,10 @@ import { QmpUsageError } from '../errors/qmp-error.js';
 import { loadQgaSchema, type QapiSchema, type QemuRelease } from '../schema/index.js';
 import { type QmpMonitor, QmpServer } from '../server/index.js';
 import { RawJson } from '../wire/q-value.js';
+import { buildMachine } from './build-machine.js';
 import { SimRunStateMachine } from './run-state.js';
 import { orderBySchema } from './schema-order.js';
-import { SimBlock, type SimBlockBackend } from './sim-block.js';
+import { SimBlock } from './sim-block.js';
 import type { SimArgs, SimMachine, SimRegister } from './sim-commands.js';
 import { registerBlockCommands } from './sim-commands-block.js';
 import { registerFdCommands } from './sim-commands-fds.js';
@@ -18,13 +19,12 @@ import { registerYankCommands } from './sim-commands-yank.js';
 import { parseSimArgs, type SimConfig } from './sim-config.js';
 import { SimDevices } from './sim-devices.js';
 import { SimFaults, type SimIoError } from './sim-faults.js';
+import { SimGuestAgent } from './sim-guest-agent.js';
 import { SimJobs } from './sim-jobs.js';
 import { registerMigrationCommands, SimMigration } from './sim-migration.js';
 import { DEFAULT_SIM_RELEASE, fitToSchema, loadSimRelease, type SimRelease } from './sim-release.js';
 
 export type { SimIoError } from './sim-faults.js';
-
-import { SimGuestAgent } from './sim-guest-agent.js';
 
 /** Options of {@link QmpSimulator.start}. */
 export interface SimulatorOptions {
@@ -97,7 +97,7 @@ export class QmpSimulator {
     this.devices = new SimDevices(config.machine);
     this.runstate = new SimRunStateMachine('prelaunch');
     this.jobs = new SimJobs((event, data) => this.emit(event, data));
-    this.#buildMachine();
+    buildMachine(this.config, this.block, this.devices);
     this.#register();
     this.faults = new SimFaults({
       ioError: (e) => this.injectIoError(e),
@@ -214,80 +214,6 @@ export class QmpSimulator {
     this.#exited = true;
     this.#resolveExit(reason);
     this.#onExit?.(reason);
-  }
-
-  #buildMachine(): void {
-    const c = this.config;
-    if (!c.nodefaults && c.machine !== 'none' && !c.drives.some((d) => d.media === 'cdrom' && d.interface === 'ide')) {
-      // QEMU's default machines have an IDE cd-rom: ide1-cd0 on pc (the classic `eject` example),
-      // ide2-cd0 on q35, whose AHCI controller names its ports differently.
-      c.drives.push({
-        id: c.machine === 'q35' ? 'ide2-cd0' : 'ide1-cd0',
-        media: 'cdrom',
-        file: undefined,
-        format: undefined,
-        readonly: true,
-        interface: 'ide',
-      });
-    }
-    // Where QEMU 7.2 puts the first IDE drive's device among /machine/unattached (pc: device[23],
-    // q35: device[18]), so the QOM path in DEVICE_TRAY_MOVED and query-block is QEMU's.
-    let unattached = c.machine === 'q35' ? 18 : 23;
-    for (const d of c.drives) {
-      const backend: SimBlockBackend = {
-        name: d.id,
-        qdev: undefined,
-        removable: d.media === 'cdrom',
-        locked: false,
-        trayOpen: false,
-        medium: undefined,
-        ioStatus: 'ok',
-      };
-      if (d.file !== undefined) {
-        try {
-          backend.medium = this.block.openImage(d.file, d.format, d.readonly);
-          backend.medium.usedBy = d.id;
-        } catch (err) {
-          throw new QmpUsageError(
-            `-drive id=${d.id},file=${d.file}: ${err instanceof QmpCommandError ? err.desc : String(err)}`,
-          );
-        }
-      }
-      if (d.interface === 'ide') {
-        if (c.machine === 'none') throw new QmpUsageError(`-drive id=${d.id}: machine type does not support if=ide`);
-        backend.qdev = `/machine/unattached/device[${unattached++}]`;
-      }
-      this.block.backends.push(backend);
-    }
-    for (const n of c.netdevs) {
-      try {
-        this.devices.network.add({ ...n, type: n['type'] ?? '', id: n['id'] ?? '' });
-      } catch (err) {
-        throw new QmpUsageError(
-          `-netdev ${n['type'] ?? ''}: ${err instanceof QmpCommandError ? err.desc : String(err)}`,
-        );
-      }
-    }
-    for (const d of c.devices) {
-      // Ports on the virtio-serial bus are chardev channels: the agent's is served by SimGuestAgent.
-      if (d.driver === 'virtserialport' || d.driver === 'virtconsole') continue;
-      let dev: ReturnType<SimDevices['add']>;
-      try {
-        dev = this.devices.add(d.driver === 'virtio-serial' ? 'virtio-serial-pci' : d.driver, d.props, true);
-      } catch (err) {
-        throw new QmpUsageError(`-device ${d.driver}: ${err instanceof QmpCommandError ? err.desc : String(err)}`);
-      }
-      const drive = d.props['drive'];
-      if (drive !== undefined) {
-        const b = this.block.backends.find((x) => x.name === drive);
-        if (!b)
-          throw new QmpUsageError(
-            `-device ${d.driver},drive=${drive}: Property '${d.driver}.drive' can't find value '${drive}'`,
-          );
-        b.qdev = dev.id ?? dev.path;
-        if (d.driver === 'ide-cd' || d.driver === 'scsi-cd') b.removable = true;
-      }
-    }
   }
 
   #status(): Record<string, unknown> {
