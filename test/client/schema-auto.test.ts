@@ -23,14 +23,14 @@ test('bundledReleaseFor: major.minor, development builds count as the next relea
   assert.equal(bundledReleaseFor({ major: 10, minor: 1, micro: 50 }), '10.2');
   assert.equal(bundledReleaseFor({ major: 9, minor: 2, micro: 50 }), '10.0');
   assert.equal(bundledReleaseFor({ major: 10, minor: 1, micro: 49 }), undefined);
-  assert.equal(bundledReleaseFor({ major: 6, minor: 2, micro: 0 }), undefined);
+  assert.equal(bundledReleaseFor({ major: 5, minor: 2, micro: 0 }), undefined);
   assert.equal(bundledReleaseFor({ major: 10, minor: 2, micro: 50 }), undefined);
   for (const r of QEMU_RELEASES) {
     const [major, minor] = r.split('.').map(Number) as [number, number];
     assert.equal(bundledReleaseFor({ major, minor, micro: 0 }), r);
     assert.ok(qemuIntrospectionHints({ major, minor }), `hints for ${r}`);
   }
-  assert.equal(qemuIntrospectionHints({ major: 6, minor: 2 }), undefined);
+  assert.equal(qemuIntrospectionHints({ major: 5, minor: 2 }), undefined);
 });
 
 test("schema: 'auto' takes the bundled schema of the greeting's release without asking QEMU", async () => {
@@ -124,8 +124,8 @@ test('deprecated and unstable uses warn once each, dated by the bundled releases
   assert.deepEqual(warnings, [
     "qmpkit: command 'query-migrationthreads' is deprecated in the connected QEMU (deprecated since QEMU 9.2)",
     "qmpkit: command 'block-job-pause' is deprecated in the connected QEMU (deprecated since QEMU 10.2)",
-    "qmpkit: command 'drive-backup' is deprecated in the connected QEMU (deprecated since QEMU 7.2 or earlier)",
-    "qmpkit: command 'x-query-virtio' is unstable in the connected QEMU (unstable since QEMU 7.2 or earlier)",
+    "qmpkit: command 'drive-backup' is deprecated in the connected QEMU (deprecated since QEMU 6.2 or earlier)",
+    "qmpkit: command 'x-query-virtio' is unstable in the connected QEMU (unstable since QEMU 7.2)",
   ]);
   await qmp.close();
 });
