@@ -19,5 +19,8 @@ await build({
   target: 'node20',
   // Node's own modules stay imports; there is nothing else outside the package to leave out.
   packages: 'external',
+  // Less text for V8 to read at each start; names stay, so stack traces still read.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });

@@ -15,7 +15,17 @@ export function processIo(): CliIo {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signal: ac.signal };
+  return {
+    // Touching process.stdin opens it (a stream over the pipe, file or terminal): only the commands
+    // that read it pay for that, not a one-shot command.
+    get stdin() {
+      return process.stdin;
+    },
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    signal: ac.signal,
+  };
 }
 
 /** Exits with `code` once stdout and stderr have flushed what was written to them. */

@@ -1,6 +1,5 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { TLSSocket } from 'node:tls';
 import { loadFdAddon, type QmpFdAddon } from './fd-addon.js';
 
 /** Sends bytes with descriptors attached on one connection. */
@@ -38,7 +37,9 @@ function pipeHandle(socket: Socket): PipeHandle | undefined {
  * loaded. Anything else (TCP, TLS, a `Duplex` of one's own, standard I/O) says why not.
  */
 export function fdChannelFor(stream: Duplex, env: NodeJS.ProcessEnv = process.env): QmpFdChannelStatus {
-  if (stream instanceof TLSSocket) return { ok: false, reason: 'the connection is TLS, not a unix socket' };
+  // A TLSSocket says so by `encrypted`; testing it that way keeps node:tls (and crypto) unloaded.
+  if ((stream as { encrypted?: unknown }).encrypted === true)
+    return { ok: false, reason: 'the connection is TLS, not a unix socket' };
   if (!(stream instanceof Socket)) return { ok: false, reason: 'the connection is a stream, not a unix socket' };
   if (pipeHandle(stream) === undefined)
     return {
