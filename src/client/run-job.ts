@@ -7,25 +7,15 @@ import { QmpConnectionError } from '../errors/qmp-error.js';
 import { QmpJobError } from '../errors/qmp-job-error.js';
 import type { QmpCommandMap, QmpEventMap } from '../protocol/command-map.js';
 import type { QmpEvent } from '../protocol/messages.js';
+import type { JobStatusChangeDataStatus } from '../qapi/7.2/index.js';
 import type { JsonObject, JsonValue } from '../wire/json-value.js';
 import { Deadline } from './deadline.js';
 import type { QmpEventIterator, QmpEventsOptions } from './event-hub.js';
 import type { QmpExecuteOptions } from './options.js';
 import type { QmpClient } from './qmp-client.js';
 
-/** QEMU's JobStatus. */
-export type QmpJobStatus =
-  | 'undefined'
-  | 'created'
-  | 'running'
-  | 'paused'
-  | 'ready'
-  | 'standby'
-  | 'waiting'
-  | 'pending'
-  | 'aborting'
-  | 'concluded'
-  | 'null';
+/** QEMU's JobStatus (the same in every bundled release). */
+export type QmpJobStatus = JobStatusChangeDataStatus;
 
 /** The part of a client the job and migration helpers use; every `QmpClient` has it. */
 export interface QmpHelperClient {

@@ -2,21 +2,11 @@
 // JOB_STATUS_CHANGE and the BLOCK_JOB_* events in QEMU's order, user pause, speed, and progress that
 // advances over time in chunks, as QEMU's rate limiter lets a job copy a chunk and then sleep.
 import { QmpCommandError } from '../errors/qmp-command-error.js';
+import type { JobStatusChangeDataStatus } from '../qapi/7.2/index.js';
 import { isQemuIdentifier } from './qemu-identifier.js';
 
-/** QEMU's JobStatus. */
-export type SimJobStatus =
-  | 'undefined'
-  | 'created'
-  | 'running'
-  | 'paused'
-  | 'ready'
-  | 'standby'
-  | 'waiting'
-  | 'pending'
-  | 'aborting'
-  | 'concluded'
-  | 'null';
+/** QEMU's JobStatus (the same in every bundled release). */
+export type SimJobStatus = JobStatusChangeDataStatus;
 
 /** The block job types the simulator runs. */
 export type SimJobType = 'mirror' | 'backup' | 'commit' | 'stream';

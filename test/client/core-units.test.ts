@@ -6,23 +6,10 @@ import { type PendingCall, RequestTracker } from '../../src/client/request-track
 import { Runstate } from '../../src/client/runstate.js';
 import { QmpInternalError, QmpLimitError } from '../../src/errors/index.js';
 import { MAX_DEPTH, MAX_TOKEN_BYTES, MAX_TOKENS } from '../../src/limits.js';
+import { pendingCall } from '../helpers/pending-call.js';
 
 function call(tracker: RequestTracker, command: string, oob = false, idless = false): PendingCall {
-  const id = tracker.takeId();
-  return {
-    id,
-    command,
-    args: undefined,
-    oob,
-    idless,
-    line: idless ? `{"execute":"${command}"}\n` : `{"execute":"${command}","id":${id}}\n`,
-    returnText: false,
-    onReply: undefined,
-    written: false,
-    deadline: undefined,
-    resolve: () => {},
-    reject: () => {},
-  };
+  return pendingCall(tracker, command, { oob, idless });
 }
 
 test('Runstate: allowed moves pass, an impossible one throws QMP_ERR_INTERNAL', () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { QmpClient } from '../../src/client/index.js';
-import { type PendingCall, RequestTracker } from '../../src/client/request-tracker.js';
+import { RequestTracker } from '../../src/client/request-tracker.js';
 import { QmpFdPassingError, QmpLimitError, QmpUsageError } from '../../src/errors/index.js';
 import { MAX_FDS_PER_REQUEST } from '../../src/limits.js';
 import { startSimulator } from '../../src/simulator/index.js';
@@ -16,6 +16,7 @@ import type { QmpFdAddon } from '../../src/transport/fd-addon.js';
 import { fdChannelFor } from '../../src/transport/fd-socket.js';
 import { duplexPair } from '../helpers/duplex-pair.js';
 import { assertNoFdLeak, openFds, requireFdAddon } from '../helpers/fds.js';
+import { pendingCall } from '../helpers/pending-call.js';
 import { deadline } from '../helpers/strays.js';
 
 let dir = '';
@@ -27,24 +28,7 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function call(tracker: RequestTracker, command: string, opts: { oob?: boolean; fds?: number[] } = {}): PendingCall {
-  const id = tracker.takeId();
-  return {
-    id,
-    command,
-    args: undefined,
-    oob: opts.oob === true,
-    idless: false,
-    line: `{"execute":"${command}","id":${id}}\n`,
-    fds: opts.fds,
-    returnText: false,
-    onReply: undefined,
-    written: false,
-    deadline: undefined,
-    resolve: () => {},
-    reject: () => {},
-  };
-}
+const call = pendingCall;
 
 test('RequestTracker: one request with descriptors in flight; what follows it waits in order, OOB without fds overtakes', () => {
   const t = new RequestTracker();
