@@ -24,7 +24,7 @@ s.on('data', (d) => {
 `;
 
 // What a user's `qmpkit` runs: the bundle package.json's bin names.
-const QMPKIT = resolve(import.meta.dirname, '../src/bin/qmpkit.js');
+const QMPKIT = resolve(import.meta.dirname, '../src/bin/qmpkit.cjs');
 
 /** Runs one process to its end; resolves with its wall time in ns, checking what it printed. */
 function timed(args: readonly string[]): Promise<number> {

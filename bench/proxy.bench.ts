@@ -118,7 +118,7 @@ try {
   child = spawn(
     process.execPath,
     [
-      fileURLToPath(new URL('../src/bin/qmpkit.js', import.meta.url)),
+      fileURLToPath(new URL('../src/bin/qmpkit.cjs', import.meta.url)),
       'proxy',
       '--upstream',
       behindSock,

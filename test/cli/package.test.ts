@@ -50,8 +50,8 @@ describe('the packed package', { concurrency: false }, () => {
       'dist/src/index.d.ts',
       'dist/src/cli/qmpkit.js',
       'dist/src/cli/qmp-shell.js',
-      'dist/src/bin/qmpkit.js',
-      'dist/src/bin/qmp-shell.js',
+      'dist/src/bin/qmpkit.cjs',
+      'dist/src/bin/qmp-shell.cjs',
       'dist/src/simulator/index.js',
       'dist/src/qapi/7.2/index.d.ts',
       'dist/src/qga/index.d.ts',
@@ -70,7 +70,7 @@ describe('the packed package', { concurrency: false }, () => {
 
   test('holds no tests, no TypeScript sources, no source maps and nothing outside its parts', () => {
     const allowed =
-      /^(package\.json|README\.md|LICENSE|dist\/src\/.+\.(js|d\.ts)|data\/.+\.(json|md)|docs\/.+\.(md|ts)|native\/fdpass\/(binding\.gyp|fdpass\.c|build\.mjs))$/;
+      /^(package\.json|README\.md|LICENSE|dist\/src\/.+\.(js|d\.ts)|dist\/src\/bin\/[^/]+\.cjs|data\/.+\.(json|md)|docs\/.+\.(md|ts)|native\/fdpass\/(binding\.gyp|fdpass\.c|build\.mjs))$/;
     assert.deepEqual(
       files.filter((f) => !allowed.test(f)),
       [],

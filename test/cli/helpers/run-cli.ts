@@ -3,8 +3,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
 // The bundled programs package.json's bin names: what a user's `qmpkit` and `qmp-shell` run.
-export const QMPKIT = resolve(import.meta.dirname, '../../../src/bin/qmpkit.js');
-export const QMP_SHELL = resolve(import.meta.dirname, '../../../src/bin/qmp-shell.js');
+export const QMPKIT = resolve(import.meta.dirname, '../../../src/bin/qmpkit.cjs');
+export const QMP_SHELL = resolve(import.meta.dirname, '../../../src/bin/qmp-shell.cjs');
 
 export interface CliResult {
   code: number | null;
