@@ -7,6 +7,7 @@ import type {
   QmpEventMap,
   QmpEventOf,
   QmpExecuteParams,
+  QmpNameCheck,
   QmpReturnsOf,
 } from '../protocol/command-map.js';
 import { isJsonObject } from '../protocol/guards.js';
@@ -206,7 +207,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
    * `QMP_ERR_LIMIT` before sending when QEMU could not read the request as one message.
    */
   execute<K extends keyof C & string>(
-    name: K,
+    name: K & QmpNameCheck<C[K]>,
     ...params: QmpExecuteParams<C[K], QmpExecuteOptions>
   ): Promise<QmpReturnsOf<C[K]>> {
     const [args, options] = params as [unknown, QmpExecuteOptions | undefined];
@@ -228,7 +229,7 @@ export class QmpClient<C extends QmpCommandMap<C> = Qemu72Commands, E extends Qm
    * `migrate-pause`, `yank`, `query-yank` in 7.2), else QEMU answers with an error.
    */
   executeOob<K extends keyof C & string>(
-    name: K,
+    name: K & QmpNameCheck<C[K]>,
     ...params: QmpExecuteParams<C[K], QmpExecuteOptions>
   ): Promise<QmpReturnsOf<C[K]>> {
     const [args, options] = params as [unknown, QmpExecuteOptions | undefined];

@@ -38,6 +38,13 @@ export type QmpArgsOf<S> = S extends { args: infer A } ? A : never;
 /** Return type of a command spec. */
 export type QmpReturnsOf<S> = S extends { returns: infer R } ? R : never;
 
+/**
+ * What `execute`'s name must also be: `unknown` for a command of the map; for one a compatibility
+ * range (`Compat<>` of qmpkit/qapi) lacks, its `NotInQemu` marker, so that the compiler's message
+ * names the release that lacks it.
+ */
+export type QmpNameCheck<S> = S extends { args: infer A extends { readonly 'not in QEMU': unknown } } ? A : unknown;
+
 /** `true` when `T` is a union of two or more types. */
 type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never;
 
@@ -50,8 +57,9 @@ type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : 
  * optional) so that the compiler reports the name itself ("'query-statuss' is not assignable to
  * ...") rather than a count of arguments.
  */
-export type QmpExecuteParams<S, O> =
-  true extends IsUnion<S>
+export type QmpExecuteParams<S, O> = [S] extends [{ args: { readonly 'not in QEMU': unknown } }]
+  ? [args?: never, options?: O]
+  : true extends IsUnion<S>
     ? [args?: QmpArgsOf<S>, options?: O]
     : QmpArgsOf<S> extends undefined
       ? [args?: Record<string, never> | undefined, options?: O]

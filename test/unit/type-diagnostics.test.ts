@@ -14,10 +14,9 @@ function diagnosticsOf(fixture: string): { line: number; text: string }[] {
   const dir = mkdtempSync(join(tmpdir(), 'qmpkit-types-'));
   try {
     const client = join(ROOT, 'dist/src/client/index.js');
-    const source = readFileSync(join(ROOT, 'test/fixtures/types', fixture), 'utf8').replace(
-      "'QMPKIT'",
-      JSON.stringify(client),
-    );
+    const source = readFileSync(join(ROOT, 'test/fixtures/types', fixture), 'utf8')
+      .replace("'QMPKIT'", JSON.stringify(client))
+      .replace("'QMPKIT_QAPI'", JSON.stringify(join(ROOT, 'dist/src/qapi/index.js')));
     const file = join(dir, 'user.ts');
     writeFileSync(file, source);
     const program = ts.createProgram([file], {
@@ -63,6 +62,23 @@ test('a misspelled command name is reported by name, on its own line', () => {
       /type '"add-fd" \| "add_client" \| .* \| "yank"'/,
       'the target is the union of command names',
     );
+    assert.doesNotMatch(d?.text ?? '', /Expected \d/, lines);
+  }
+});
+
+test('a command a compatibility range lacks is reported with the release that lacks it', () => {
+  const found = diagnosticsOf('missing-in-range.txt');
+  const lines = found.map((d) => `${d.line}: ${d.text}`).join('\n');
+  assert.equal(found.length, 2, lines);
+  // query-audiodevs came after 7.2; x-query-rdma was gone by 9.2 (the first release lacking it).
+  const expected: [number, string, string][] = [
+    [8, 'query-audiodevs', '7\\.2'],
+    [9, 'x-query-rdma', '9\\.2'],
+  ];
+  for (const [i, [line, name, release]] of expected.entries()) {
+    const d = found[i];
+    assert.equal(d?.line, line, lines);
+    assert.match(d?.text ?? '', new RegExp(`'"${name}"'.*NotInQemu<"${release}">`, 's'), lines);
     assert.doesNotMatch(d?.text ?? '', /Expected \d/, lines);
   }
 });
