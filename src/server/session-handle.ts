@@ -2,19 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { QmpCapability } from '../protocol/index.js';
 import type { QmpServerSession } from './types.js';
 
-/** What a handle reads from its connection. */
-export interface QmpSessionState {
-  readonly label: string;
-  readonly offeredCapabilities: readonly QmpCapability[];
-  readonly pretty: boolean;
-  readonly negotiated: boolean;
-  readonly oobEnabled: boolean;
-  readonly closed: boolean;
-  readonly signal: AbortSignal;
-  whenClosed(): Promise<void>;
-  close(timeoutMs?: number): Promise<void>;
-  writeMessage(message: unknown, onFlushed?: () => void): void;
-}
+/** What a handle reads from its connection: everything it shows but its own `close` event. */
+export type QmpSessionState = Omit<QmpServerSession, 'on' | 'once' | 'off'>;
 
 /**
  * The public face of one connection ({@link QmpServerSession}): what `serve()` returns, what

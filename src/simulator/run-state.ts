@@ -1,21 +1,7 @@
-/** QEMU's RunState enum (the same 16 values in 7.2 and master). */
-export type SimRunState =
-  | 'debug'
-  | 'inmigrate'
-  | 'internal-error'
-  | 'io-error'
-  | 'paused'
-  | 'postmigrate'
-  | 'prelaunch'
-  | 'finish-migrate'
-  | 'restore-vm'
-  | 'running'
-  | 'save-vm'
-  | 'shutdown'
-  | 'suspended'
-  | 'watchdog'
-  | 'guest-panicked'
-  | 'colo';
+import type { StatusInfoStatus } from '../qapi/7.2/index.js';
+
+/** QEMU's RunState enum (the same 16 values in every bundled release). */
+export type SimRunState = StatusInfoStatus;
 
 /** QEMU 7.2's allowed run-state transitions (softmmu/runstate.c); anything else is a bug there too. */
 export const QEMU_7_2_RUNSTATE_TRANSITIONS: Readonly<Record<SimRunState, readonly SimRunState[]>> = {

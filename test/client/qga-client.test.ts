@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { test } from 'node:test';
-import { QmpCommandError, QmpError } from '../../src/errors/index.js';
+import { QmpCommandError, type QmpError } from '../../src/errors/index.js';
 import { QGA_NO_REPLY_COMMANDS, QgaClient, type QgaClientOptions } from '../../src/qga/index.js';
 import { QapiSchema } from '../../src/schema/index.js';
 import { duplexPair } from '../helpers/duplex-pair.js';
+import { rejectsWith } from '../helpers/qga-cases.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -76,17 +77,6 @@ async function connected(options: QgaClientOptions = {}): Promise<{ qga: QgaClie
   const pending = QgaClient.connect(a, { timeoutMs: 5000, ...options });
   if (options.syncOnConnect !== false) await agent.answerSync();
   return { qga: await pending, agent };
-}
-
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<QmpError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof QmpError, String(e));
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`resolved, expected ${code}`);
 }
 
 test('connect syncs: 0xFF then guest-sync-delimited; stale data, stale sentinels and other ids are discarded', async () => {

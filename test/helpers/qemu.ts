@@ -66,7 +66,8 @@ export interface QemuInstance {
   stop(): Promise<void>;
 }
 
-function tryConnect(path: string): Promise<boolean> {
+/** True when something accepts connections on the unix socket at `path` (the probe is closed at once). */
+export function tryConnect(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
     s.once('connect', () => {

@@ -26,7 +26,8 @@ export interface AgentUnderTest {
   stop(): Promise<void>;
 }
 
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<QmpError> {
+/** Awaits `p` and returns the `QmpError` it rejects with, failing unless its code is `code`. */
+export async function rejectsWith(p: Promise<unknown>, code: string): Promise<QmpError> {
   try {
     await p;
   } catch (e) {

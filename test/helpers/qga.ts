@@ -4,10 +4,10 @@
 // blocked ones (to check the agent's refusal). Each start owns its temp dir; stop() always cleans up.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { tryConnect } from './qemu.js';
 
 /** Debian installs qemu-ga in /usr/sbin, which a user's PATH may lack. */
 const QGA_CANDIDATES = process.env['QMPKIT_QEMU_GA']
@@ -76,17 +76,6 @@ export interface QgaInstance {
   stop(): Promise<void>;
 }
 
-function accepts(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 /** Starts `qemu-ga -m unix-listen` with the block list and resolves once its socket accepts. */
 export async function startQga(startTimeoutMs = 20_000): Promise<QgaInstance> {
   const binary = qgaBinary();
@@ -129,7 +118,7 @@ export async function startQga(startTimeoutMs = 20_000): Promise<QgaInstance> {
   };
   // The probe connection counts as a client of the agent; it is closed at once.
   const deadline = Date.now() + startTimeoutMs;
-  while (!(await accepts(socketPath))) {
+  while (!(await tryConnect(socketPath))) {
     if (done || Date.now() > deadline) {
       await stop();
       throw new Error(`qemu-ga did not start: ${err}`);

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { QmpClient } from '../../src/client/index.js';
-import { type QmpCommandError, QmpError } from '../../src/errors/index.js';
+import type { QmpCommandError } from '../../src/errors/index.js';
 import { QgaClient } from '../../src/qga/index.js';
 import { type QmpSimulator, startSimulator } from '../../src/simulator/index.js';
 import { QGA_BLOCKED_COMMANDS } from '../helpers/qga.js';
-import { qgaClientCases } from '../helpers/qga-cases.js';
+import { qgaClientCases, rejectsWith } from '../helpers/qga-cases.js';
 
 /** The command line that gives the simulated VM a guest agent on `socketPath`. */
 export function guestAgentArgv(socketPath: string): string[] {
@@ -62,17 +62,6 @@ async function withSim(
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<QmpError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof QmpError, String(e));
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`resolved, expected ${code}`);
 }
 
 test('simulated agent: files on the in-memory file system, opened, written, sought, read and closed', () =>

@@ -1,8 +1,8 @@
 import { QmpUsageError } from '../../errors/qmp-error.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../../limits.js';
-import type { JsonObject } from '../../wire/json-value.js';
 import { type ParsedArgv, parseArgv } from '../argv.js';
 import type { CliIo } from '../cli-io.js';
+import { argsOption, checkCommandWords, isWholeLine, mergeArguments } from '../command-arguments.js';
 import { connectQmp } from '../connect-qmp.js';
 import { EXIT_CODES, exitCodeFor } from '../exit-codes.js';
 import { renderJson } from '../render-json.js';
@@ -72,14 +72,8 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
     const timeoutMs = p.integer('timeout-ms', 1);
     const connectTimeoutMs = p.integer('connect-timeout-ms', 1);
     const [address, command, ...pairs] = p.positionals;
-    // A whole shell line in one argument ('device_add driver=e1000') or a pasted QMP command
-    // ('{"execute": ...}') is read as the shell reads a line.
-    const asLine = command !== undefined && (command.trimStart().startsWith('{') || /\s/.test(command.trim()));
-    if (asLine && pairs.length > 0) {
-      throw new QmpUsageError(
-        `qmpkit exec: '${command}' is not a command name; give the command and each key=value as separate arguments, or the whole line as one`,
-      );
-    }
+    const asLine = command !== undefined && isWholeLine(command);
+    if (command !== undefined) checkCommandWords('qmpkit exec', command, pairs);
     const hmp = p.string('hmp');
     if (address === undefined) throw new QmpUsageError('qmpkit exec: missing ADDRESS (see qmpkit exec --help)');
     if (hmp === undefined && command === undefined) {
@@ -88,16 +82,7 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
     if (hmp !== undefined && (command !== undefined || p.string('args') !== undefined)) {
       throw new QmpUsageError('qmpkit exec: --hmp takes no COMMAND, key=value or --args');
     }
-    let base: JsonObject = {};
-    const argsText = p.string('args');
-    if (argsText !== undefined) {
-      const { parseLooseJson } = await import('../loose-json.js');
-      const v = parseLooseJson(argsText);
-      if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof v === 'bigint') {
-        throw new QmpUsageError('qmpkit exec: --args must be a JSON object');
-      }
-      base = v;
-    }
+    const base = await argsOption('qmpkit exec', p.string('args'));
     // Check key=value before connecting so usage errors need no QEMU. Only a value the schema may
     // turn into a string (`command-line={x`) waits for the typed parse below.
     const rawJson = command?.trimStart().startsWith('{') === true;
@@ -149,11 +134,7 @@ export async function runExec(argv: readonly string[], io: CliIo): Promise<numbe
     const parsed = parseInput(parser);
     if (parsed?.kind !== 'execute')
       throw new QmpUsageError(`qmpkit exec: ${parsed?.kind === 'error' ? parsed.message : 'bad command'}`);
-    const args: JsonObject = { ...base };
-    for (const [k, v] of Object.entries(parsed.command.arguments)) {
-      if (Object.hasOwn(base, k)) throw new QmpUsageError(`qmpkit exec: "${k}" is set by both --args and key=value`);
-      Object.defineProperty(args, k, { value: v, enumerable: true, writable: true, configurable: true });
-    }
+    const args = mergeArguments('qmpkit exec', base, parsed.command.arguments);
     const reply = await conn.send(parsed.command.execute, args, sendOptions);
     if ('error' in reply) {
       io.stderr.write(`qmpkit exec: ${reply.error.class}: ${reply.error.desc}\n`);

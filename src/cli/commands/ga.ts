@@ -2,9 +2,9 @@ import { QmpCommandError } from '../../errors/qmp-command-error.js';
 import { QmpConnectionError, QmpUsageError } from '../../errors/qmp-error.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../../limits.js';
 import type { QgaClient } from '../../qga/qga-client.js';
-import type { JsonObject } from '../../wire/json-value.js';
 import { type ParsedArgv, parseArgv } from '../argv.js';
 import type { CliIo } from '../cli-io.js';
+import { argsOption, checkCommandWords, isWholeLine, mergeArguments } from '../command-arguments.js';
 import { EXIT_CODES, exitCodeFor } from '../exit-codes.js';
 import { renderJson } from '../render-json.js';
 
@@ -65,22 +65,9 @@ export async function runGa(argv: readonly string[], io: CliIo): Promise<number>
     const [address, command, ...pairs] = p.positionals;
     if (address === undefined) throw new QmpUsageError('qmpkit ga: missing SOCKET (see qmpkit ga --help)');
     if (command === undefined) throw new QmpUsageError('qmpkit ga: missing COMMAND (see qmpkit ga --help)');
-    const asLine = command.trimStart().startsWith('{') || /\s/.test(command.trim());
-    if (asLine && pairs.length > 0) {
-      throw new QmpUsageError(
-        `qmpkit ga: '${command}' is not a command name; give the command and each key=value as separate arguments, or the whole line as one`,
-      );
-    }
-    let base: JsonObject = {};
-    const argsText = p.string('args');
-    if (argsText !== undefined) {
-      const { parseLooseJson } = await import('../loose-json.js');
-      const v = parseLooseJson(argsText);
-      if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof v === 'bigint') {
-        throw new QmpUsageError('qmpkit ga: --args must be a JSON object');
-      }
-      base = v;
-    }
+    checkCommandWords('qmpkit ga', command, pairs);
+    const asLine = isWholeLine(command);
+    const base = await argsOption('qmpkit ga', p.string('args'));
     // The agent's schema ships with the package: values are typed before connecting.
     const [{ ShellLineParser }, { ShellSchema }, { loadQgaSchema }] = await Promise.all([
       import('../shell-line-parser.js'),
@@ -92,11 +79,7 @@ export async function runGa(argv: readonly string[], io: CliIo): Promise<number>
     const parsed = asLine ? parser.parse(command) : parser.parseWords(command, pairs);
     if (parsed.kind !== 'execute')
       throw new QmpUsageError(`qmpkit ga: ${parsed.kind === 'error' ? parsed.message : 'bad command'}`);
-    const args: JsonObject = { ...base };
-    for (const [k, v] of Object.entries(parsed.command.arguments)) {
-      if (Object.hasOwn(base, k)) throw new QmpUsageError(`qmpkit ga: "${k}" is set by both --args and key=value`);
-      Object.defineProperty(args, k, { value: v, enumerable: true, writable: true, configurable: true });
-    }
+    const args = mergeArguments('qmpkit ga', base, parsed.command.arguments);
     const { QgaClient } = await import('../../qga/qga-client.js');
     client = await QgaClient.connect(address, {
       timeoutMs: connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
