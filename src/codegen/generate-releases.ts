@@ -26,7 +26,7 @@ const IDENTIFIER = /[A-Za-z_$][A-Za-z0-9_$]*/g;
 /**
  * Prints the types of several releases as a tree of files (paths relative to the output folder):
  * `<release>/index.ts` for each release, exporting what {@link generateTypeScript} would, and
- * `shared/<releases>.ts` holding each declaration that is the same in those releases, down to
+ * `common/<releases>.ts` holding each declaration that is the same in those releases, down to
  * every type it refers to (so a shared declaration never means different things in two releases).
  * A release's index imports and re-exports its shared declarations; a shared file imports only from
  * files shared by more releases, so the files form no cycle. `releases.ts` maps release names to
@@ -108,7 +108,7 @@ export function generateReleaseTypes(
       importLines(imports, './'),
       ...list.map((u) => `\n${u.decl.text}`),
     ];
-    files.set(`shared/${f}.ts`, out.join(''));
+    files.set(`common/${f}.ts`, out.join(''));
   }
   releases.forEach((rel, r) => {
     const p = parts[r]!;
@@ -124,7 +124,7 @@ export function generateReleaseTypes(
     const exported = all.length === 0 ? '' : `export type {\n${all.map((n) => `  ${n},\n`).join('')}};\n\n`;
     const text = [
       header({ ...(rel.source === undefined ? {} : { source: rel.source }), ...options }, p),
-      importLines(imports, '../shared/'),
+      importLines(imports, '../common/'),
       exported,
       p.maps,
       ...own,

@@ -226,14 +226,14 @@ test('release types: a declaration equal in two releases, down to what it refers
     { release: '1.0', schema: QapiSchema.fromIntrospection(SMALL), source: 'one.json' },
     { release: '2.0', schema: QapiSchema.fromIntrospection(changed) },
   ]);
-  assert.deepEqual([...files.keys()].sort(), ['1.0/index.ts', '2.0/index.ts', 'releases.ts', 'shared/1.0_2.0.ts']);
-  const shared = files.get('shared/1.0_2.0.ts')!;
+  assert.deepEqual([...files.keys()].sort(), ['1.0/index.ts', '2.0/index.ts', 'common/1.0_2.0.ts', 'releases.ts']);
+  const shared = files.get('common/1.0_2.0.ts')!;
   const one = files.get('1.0/index.ts')!;
   const two = files.get('2.0/index.ts')!;
   // The result type is the same in both: declared once, imported and re-exported by each release.
   assert.match(shared, /export interface ThingInfo \{/);
   assert.doesNotMatch(one, /export interface ThingInfo/);
-  assert.match(one, /import type \{\n(.*\n)* {2}ThingInfo,\n(.*\n)*\} from '\.\.\/shared\/1\.0_2\.0\.js';/);
+  assert.match(one, /import type \{\n(.*\n)* {2}ThingInfo,\n(.*\n)*\} from '\.\.\/common\/1\.0_2\.0\.js';/);
   assert.match(one, /export type \{\n(.*\n)* {2}ThingInfo,\n/);
   // The enum changed, and so did the union that refers to it: each release keeps its own.
   assert.match(one, /export type ThingAddArgumentsKind = 'disk' \| 'net';/);
@@ -250,10 +250,10 @@ test('gen --bundled: writes the tree, then --check finds edits and stale shared 
     assert.equal((await gen('--bundled', '-o', dir)).code, 0);
     assert.match(readFileSync(join(dir, '10.0/index.ts'), 'utf8'), /export interface Commands \{/);
     assert.equal((await gen('--bundled', '-o', dir, '--check')).code, 0);
-    writeFileSync(join(dir, 'shared/stale.ts'), '');
+    writeFileSync(join(dir, 'common/stale.ts'), '');
     const stale = await gen('--bundled', '-o', dir, '--check');
     assert.equal(stale.code, 1);
-    assert.match(stale.err, /shared\/stale\.ts \(stale\)/);
+    assert.match(stale.err, /common\/stale\.ts \(stale\)/);
     writeFileSync(join(dir, '8.2/index.ts'), '// edited\n');
     assert.match((await gen('--bundled', '-o', dir, '--check')).err, /8\.2\/index\.ts/);
     assert.equal((await gen('--bundled', '-o', dir)).code, 0);

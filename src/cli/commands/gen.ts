@@ -27,7 +27,7 @@ sources (exactly one):
       --from-qemu BINARY  start BINARY -machine none -nodefaults -display none, ask it for its
                           schema (query-qmp-schema over stdio), stop it
       --bundled           every QEMU release whose schema ships with qmpkit, into DIR: DIR/<release>/
-                          index.ts, DIR/shared/*.ts (declarations equal in several releases) and
+                          index.ts, DIR/common/*.ts (declarations equal in several releases) and
                           DIR/releases.ts (how qmpkit's own src/qapi is made)
 
 options:
@@ -165,7 +165,7 @@ function genBundled(values: { output?: string | undefined; check?: boolean | und
   // Shared files that no longer match any set of releases are stale too.
   let old: string[] = [];
   try {
-    old = readdirSync(join(dir, 'shared')).filter((f) => f.endsWith('.ts') && !files.has(`shared/${f}`));
+    old = readdirSync(join(dir, 'common')).filter((f) => f.endsWith('.ts') && !files.has(`common/${f}`));
   } catch {
     old = [];
   }
@@ -178,12 +178,12 @@ function genBundled(values: { output?: string | undefined; check?: boolean | und
   });
   if (values.check) {
     if (differs.length === 0 && old.length === 0) return 0;
-    const names = [...differs.map(([f]) => f), ...old.map((f) => `shared/${f} (stale)`)];
+    const names = [...differs.map(([f]) => f), ...old.map((f) => `common/${f} (stale)`)];
     io.stderr.write(`qmpkit gen: out of date in ${shown}: ${names.join(', ')}; run: ${regenerate}\n`);
     return 1;
   }
   try {
-    for (const f of old) rmSync(join(dir, 'shared', f));
+    for (const f of old) rmSync(join(dir, 'common', f));
     for (const [f, text] of differs) {
       mkdirSync(dirname(join(dir, f)), { recursive: true });
       writeFileSync(join(dir, f), text);

@@ -12,7 +12,7 @@ import type {
   MigrateArgumentsChannelsChannelType,
   NetdevVhostUserConnectedData,
   NetdevVhostUserDisconnectedData,
-} from '../shared/10.0_10.2.js';
+} from '../common/10.0_10.2.js';
 import type {
   BlockdevAddArgumentsSsh,
   BlockdevAddArgumentsSshServer,
@@ -28,7 +28,7 @@ import type {
   QueryCpuModelExpansionArguments,
   QueryCpuModelExpansionArgumentsModel,
   XQueryResult,
-} from '../shared/6.2_7.2_8.2_9.2_10.0.js';
+} from '../common/6.2_7.2_8.2_9.2_10.0.js';
 import type {
   AcpiDeviceOstData,
   AcpiOspmStatusInfo,
@@ -458,15 +458,15 @@ import type {
   YankInfoBlockNode,
   YankInfoChardev,
   YankInfoType,
-} from '../shared/6.2_7.2_8.2_9.2_10.0_10.2.js';
+} from '../common/6.2_7.2_8.2_9.2_10.0_10.2.js';
 import type {
   DisplayOptionsInfo,
   DisplayOptionsInfoBase,
   DisplayOptionsInfoGtk,
-} from '../shared/7.2_10.0.js';
+} from '../common/7.2_10.0.js';
 import type {
   DisplayOptionsInfoType,
-} from '../shared/7.2_10.0_10.2.js';
+} from '../common/7.2_10.0_10.2.js';
 import type {
   BlockExportAddArgumentsVhostUserBlk,
   BlockdevAddArgumentsCopyBeforeWriteOnCbwError,
@@ -489,7 +489,7 @@ import type {
   XQueryVirtioStatusResult,
   XQueryVirtioStatusResultGuestFeatures,
   XQueryVirtioStatusResultVhostDev,
-} from '../shared/7.2_8.2_9.2_10.0.js';
+} from '../common/7.2_8.2_9.2_10.0.js';
 import type {
   BlockExportAddArgumentsFuse,
   BlockExportAddArgumentsFuseAllowOther,
@@ -565,13 +565,13 @@ import type {
   XQueryVirtioStatusResultVhostDevProtocolFeatures,
   XQueryVirtioVhostQueueStatusArguments,
   XQueryVirtioVhostQueueStatusResult,
-} from '../shared/7.2_8.2_9.2_10.0_10.2.js';
+} from '../common/7.2_8.2_9.2_10.0_10.2.js';
 import type {
   CpusFastInfoS390x,
   CpusFastInfoS390xEntitlement,
   MigrateArgumentsChannelsAddr,
   MigrateArgumentsChannelsAddrBase,
-} from '../shared/8.2_9.2_10.0.js';
+} from '../common/8.2_9.2_10.0.js';
 import type {
   AudiodevsInfoAlsa,
   AudiodevsInfoAlsaIn,
@@ -676,7 +676,7 @@ import type {
   XenEventInjectArguments,
   XenEventListResult,
   XenEventListResultType,
-} from '../shared/8.2_9.2_10.0_10.2.js';
+} from '../common/8.2_9.2_10.0_10.2.js';
 import type {
   BlockdevBackupArguments,
   ChardevAddArgumentsBackendSocket,
@@ -698,7 +698,7 @@ import type {
   TransactionArgumentsActionsBase,
   TransactionArgumentsActionsBlockdevBackup,
   TransactionArgumentsActionsDriveBackup,
-} from '../shared/9.2_10.0.js';
+} from '../common/9.2_10.0.js';
 import type {
   BlockCommitArguments,
   BlockIoErrorData,
@@ -776,7 +776,7 @@ import type {
   TraceEventSetStateArguments,
   VfioMigrationData,
   VfioMigrationDataDeviceState,
-} from '../shared/9.2_10.0_10.2.js';
+} from '../common/9.2_10.0_10.2.js';
 
 export type {
   AcpiDeviceOstData,

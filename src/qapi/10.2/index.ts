@@ -12,7 +12,7 @@ import type {
   MigrateArgumentsChannelsChannelType,
   NetdevVhostUserConnectedData,
   NetdevVhostUserDisconnectedData,
-} from '../shared/10.0_10.2.js';
+} from '../common/10.0_10.2.js';
 import type {
   AcpiDeviceOstData,
   AcpiOspmStatusInfo,
@@ -442,10 +442,10 @@ import type {
   YankInfoBlockNode,
   YankInfoChardev,
   YankInfoType,
-} from '../shared/6.2_7.2_8.2_9.2_10.0_10.2.js';
+} from '../common/6.2_7.2_8.2_9.2_10.0_10.2.js';
 import type {
   DisplayOptionsInfoType,
-} from '../shared/7.2_10.0_10.2.js';
+} from '../common/7.2_10.0_10.2.js';
 import type {
   BlockExportAddArgumentsFuse,
   BlockExportAddArgumentsFuseAllowOther,
@@ -521,7 +521,7 @@ import type {
   XQueryVirtioStatusResultVhostDevProtocolFeatures,
   XQueryVirtioVhostQueueStatusArguments,
   XQueryVirtioVhostQueueStatusResult,
-} from '../shared/7.2_8.2_9.2_10.0_10.2.js';
+} from '../common/7.2_8.2_9.2_10.0_10.2.js';
 import type {
   AudiodevsInfoAlsa,
   AudiodevsInfoAlsaIn,
@@ -626,7 +626,7 @@ import type {
   XenEventInjectArguments,
   XenEventListResult,
   XenEventListResultType,
-} from '../shared/8.2_9.2_10.0_10.2.js';
+} from '../common/8.2_9.2_10.0_10.2.js';
 import type {
   AudiodevsInfoDriver,
   BlockdevAddArgumentsIoUring,
@@ -634,7 +634,7 @@ import type {
   BlockdevAddArgumentsVirtioBlkVfioPci,
   BlockdevAddArgumentsVirtioBlkVhostUser,
   BlockdevAddArgumentsVirtioBlkVhostVdpa,
-} from '../shared/8.2_9.2_10.2.js';
+} from '../common/8.2_9.2_10.2.js';
 import type {
   BlockCommitArguments,
   BlockIoErrorData,
@@ -712,7 +712,7 @@ import type {
   TraceEventSetStateArguments,
   VfioMigrationData,
   VfioMigrationDataDeviceState,
-} from '../shared/9.2_10.0_10.2.js';
+} from '../common/9.2_10.0_10.2.js';
 import type {
   BlockdevAddArgumentsDriver,
   BlockstatsInfo,
@@ -721,7 +721,7 @@ import type {
   XBlockdevAmendArguments,
   XBlockdevAmendArgumentsOptions,
   XBlockdevAmendArgumentsOptionsBase,
-} from '../shared/9.2_10.2.js';
+} from '../common/9.2_10.2.js';
 
 export type {
   AcpiDeviceOstData,

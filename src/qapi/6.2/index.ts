@@ -57,7 +57,7 @@ import type {
   TraceEventGetStateArguments,
   TraceEventGetStateResult,
   TraceEventSetStateArguments,
-} from '../shared/6.2_7.2.js';
+} from '../common/6.2_7.2.js';
 import type {
   BlockCommitArguments,
   BlockIoErrorData,
@@ -98,7 +98,7 @@ import type {
   TransactionArgumentsActionsBase,
   TransactionArgumentsActionsBlockdevBackup,
   TransactionArgumentsActionsDriveBackup,
-} from '../shared/6.2_7.2_8.2.js';
+} from '../common/6.2_7.2_8.2.js';
 import type {
   BlockdevAddArgumentsSsh,
   BlockdevAddArgumentsSshServer,
@@ -114,7 +114,7 @@ import type {
   QueryCpuModelExpansionArguments,
   QueryCpuModelExpansionArgumentsModel,
   XQueryResult,
-} from '../shared/6.2_7.2_8.2_9.2_10.0.js';
+} from '../common/6.2_7.2_8.2_9.2_10.0.js';
 import type {
   AcpiDeviceOstData,
   AcpiOspmStatusInfo,
@@ -544,7 +544,7 @@ import type {
   YankInfoBlockNode,
   YankInfoChardev,
   YankInfoType,
-} from '../shared/6.2_7.2_8.2_9.2_10.0_10.2.js';
+} from '../common/6.2_7.2_8.2_9.2_10.0_10.2.js';
 
 export type {
   AcpiDeviceOstData,

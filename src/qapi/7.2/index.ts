@@ -57,7 +57,7 @@ import type {
   TraceEventGetStateArguments,
   TraceEventGetStateResult,
   TraceEventSetStateArguments,
-} from '../shared/6.2_7.2.js';
+} from '../common/6.2_7.2.js';
 import type {
   BlockCommitArguments,
   BlockIoErrorData,
@@ -98,7 +98,7 @@ import type {
   TransactionArgumentsActionsBase,
   TransactionArgumentsActionsBlockdevBackup,
   TransactionArgumentsActionsDriveBackup,
-} from '../shared/6.2_7.2_8.2.js';
+} from '../common/6.2_7.2_8.2.js';
 import type {
   BlockdevAddArgumentsSsh,
   BlockdevAddArgumentsSshServer,
@@ -114,7 +114,7 @@ import type {
   QueryCpuModelExpansionArguments,
   QueryCpuModelExpansionArgumentsModel,
   XQueryResult,
-} from '../shared/6.2_7.2_8.2_9.2_10.0.js';
+} from '../common/6.2_7.2_8.2_9.2_10.0.js';
 import type {
   AcpiDeviceOstData,
   AcpiOspmStatusInfo,
@@ -544,15 +544,15 @@ import type {
   YankInfoBlockNode,
   YankInfoChardev,
   YankInfoType,
-} from '../shared/6.2_7.2_8.2_9.2_10.0_10.2.js';
+} from '../common/6.2_7.2_8.2_9.2_10.0_10.2.js';
 import type {
   DisplayOptionsInfo,
   DisplayOptionsInfoBase,
   DisplayOptionsInfoGtk,
-} from '../shared/7.2_10.0.js';
+} from '../common/7.2_10.0.js';
 import type {
   DisplayOptionsInfoType,
-} from '../shared/7.2_10.0_10.2.js';
+} from '../common/7.2_10.0_10.2.js';
 import type {
   ChardevAddArguments,
   ChardevAddArgumentsBackend,
@@ -565,12 +565,12 @@ import type {
   ObjectAddArgumentsQomType,
   TargetInfo,
   TargetInfoArch,
-} from '../shared/7.2_8.2.js';
+} from '../common/7.2_8.2.js';
 import type {
   BlockExportAddArguments,
   BlockExportAddArgumentsBase,
   NbdServerStartArguments,
-} from '../shared/7.2_8.2_9.2.js';
+} from '../common/7.2_8.2_9.2.js';
 import type {
   BlockExportAddArgumentsVhostUserBlk,
   BlockdevAddArgumentsCopyBeforeWriteOnCbwError,
@@ -593,7 +593,7 @@ import type {
   XQueryVirtioStatusResult,
   XQueryVirtioStatusResultGuestFeatures,
   XQueryVirtioStatusResultVhostDev,
-} from '../shared/7.2_8.2_9.2_10.0.js';
+} from '../common/7.2_8.2_9.2_10.0.js';
 import type {
   BlockExportAddArgumentsFuse,
   BlockExportAddArgumentsFuseAllowOther,
@@ -669,7 +669,7 @@ import type {
   XQueryVirtioStatusResultVhostDevProtocolFeatures,
   XQueryVirtioVhostQueueStatusArguments,
   XQueryVirtioVhostQueueStatusResult,
-} from '../shared/7.2_8.2_9.2_10.0_10.2.js';
+} from '../common/7.2_8.2_9.2_10.0_10.2.js';
 
 export type {
   AcpiDeviceOstData,

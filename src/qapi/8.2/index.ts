@@ -43,7 +43,7 @@ import type {
   TransactionArgumentsActionsBase,
   TransactionArgumentsActionsBlockdevBackup,
   TransactionArgumentsActionsDriveBackup,
-} from '../shared/6.2_7.2_8.2.js';
+} from '../common/6.2_7.2_8.2.js';
 import type {
   BlockdevAddArgumentsSsh,
   BlockdevAddArgumentsSshServer,
@@ -59,7 +59,7 @@ import type {
   QueryCpuModelExpansionArguments,
   QueryCpuModelExpansionArgumentsModel,
   XQueryResult,
-} from '../shared/6.2_7.2_8.2_9.2_10.0.js';
+} from '../common/6.2_7.2_8.2_9.2_10.0.js';
 import type {
   AcpiDeviceOstData,
   AcpiOspmStatusInfo,
@@ -489,7 +489,7 @@ import type {
   YankInfoBlockNode,
   YankInfoChardev,
   YankInfoType,
-} from '../shared/6.2_7.2_8.2_9.2_10.0_10.2.js';
+} from '../common/6.2_7.2_8.2_9.2_10.0_10.2.js';
 import type {
   ChardevAddArguments,
   ChardevAddArgumentsBackend,
@@ -502,12 +502,12 @@ import type {
   ObjectAddArgumentsQomType,
   TargetInfo,
   TargetInfoArch,
-} from '../shared/7.2_8.2.js';
+} from '../common/7.2_8.2.js';
 import type {
   BlockExportAddArguments,
   BlockExportAddArgumentsBase,
   NbdServerStartArguments,
-} from '../shared/7.2_8.2_9.2.js';
+} from '../common/7.2_8.2_9.2.js';
 import type {
   BlockExportAddArgumentsVhostUserBlk,
   BlockdevAddArgumentsCopyBeforeWriteOnCbwError,
@@ -530,7 +530,7 @@ import type {
   XQueryVirtioStatusResult,
   XQueryVirtioStatusResultGuestFeatures,
   XQueryVirtioStatusResultVhostDev,
-} from '../shared/7.2_8.2_9.2_10.0.js';
+} from '../common/7.2_8.2_9.2_10.0.js';
 import type {
   BlockExportAddArgumentsFuse,
   BlockExportAddArgumentsFuseAllowOther,
@@ -606,7 +606,7 @@ import type {
   XQueryVirtioStatusResultVhostDevProtocolFeatures,
   XQueryVirtioVhostQueueStatusArguments,
   XQueryVirtioVhostQueueStatusResult,
-} from '../shared/7.2_8.2_9.2_10.0_10.2.js';
+} from '../common/7.2_8.2_9.2_10.0_10.2.js';
 import type {
   AudiodevsInfo,
   AudiodevsInfoBase,
@@ -616,13 +616,13 @@ import type {
   MigrateArgumentsChannels,
   MigrateArgumentsChannelsChannelType,
   MigrateSetParametersArgumentsMode,
-} from '../shared/8.2_9.2.js';
+} from '../common/8.2_9.2.js';
 import type {
   CpusFastInfoS390x,
   CpusFastInfoS390xEntitlement,
   MigrateArgumentsChannelsAddr,
   MigrateArgumentsChannelsAddrBase,
-} from '../shared/8.2_9.2_10.0.js';
+} from '../common/8.2_9.2_10.0.js';
 import type {
   AudiodevsInfoAlsa,
   AudiodevsInfoAlsaIn,
@@ -727,7 +727,7 @@ import type {
   XenEventInjectArguments,
   XenEventListResult,
   XenEventListResultType,
-} from '../shared/8.2_9.2_10.0_10.2.js';
+} from '../common/8.2_9.2_10.0_10.2.js';
 import type {
   AudiodevsInfoDriver,
   BlockdevAddArgumentsIoUring,
@@ -735,7 +735,7 @@ import type {
   BlockdevAddArgumentsVirtioBlkVfioPci,
   BlockdevAddArgumentsVirtioBlkVhostUser,
   BlockdevAddArgumentsVirtioBlkVhostVdpa,
-} from '../shared/8.2_9.2_10.2.js';
+} from '../common/8.2_9.2_10.2.js';
 
 export type {
   AcpiDeviceOstData,

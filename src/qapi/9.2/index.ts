@@ -18,7 +18,7 @@ import type {
   QueryCpuModelExpansionArguments,
   QueryCpuModelExpansionArgumentsModel,
   XQueryResult,
-} from '../shared/6.2_7.2_8.2_9.2_10.0.js';
+} from '../common/6.2_7.2_8.2_9.2_10.0.js';
 import type {
   AcpiDeviceOstData,
   AcpiOspmStatusInfo,
@@ -448,12 +448,12 @@ import type {
   YankInfoBlockNode,
   YankInfoChardev,
   YankInfoType,
-} from '../shared/6.2_7.2_8.2_9.2_10.0_10.2.js';
+} from '../common/6.2_7.2_8.2_9.2_10.0_10.2.js';
 import type {
   BlockExportAddArguments,
   BlockExportAddArgumentsBase,
   NbdServerStartArguments,
-} from '../shared/7.2_8.2_9.2.js';
+} from '../common/7.2_8.2_9.2.js';
 import type {
   BlockExportAddArgumentsVhostUserBlk,
   BlockdevAddArgumentsCopyBeforeWriteOnCbwError,
@@ -476,7 +476,7 @@ import type {
   XQueryVirtioStatusResult,
   XQueryVirtioStatusResultGuestFeatures,
   XQueryVirtioStatusResultVhostDev,
-} from '../shared/7.2_8.2_9.2_10.0.js';
+} from '../common/7.2_8.2_9.2_10.0.js';
 import type {
   BlockExportAddArgumentsFuse,
   BlockExportAddArgumentsFuseAllowOther,
@@ -552,7 +552,7 @@ import type {
   XQueryVirtioStatusResultVhostDevProtocolFeatures,
   XQueryVirtioVhostQueueStatusArguments,
   XQueryVirtioVhostQueueStatusResult,
-} from '../shared/7.2_8.2_9.2_10.0_10.2.js';
+} from '../common/7.2_8.2_9.2_10.0_10.2.js';
 import type {
   AudiodevsInfo,
   AudiodevsInfoBase,
@@ -562,13 +562,13 @@ import type {
   MigrateArgumentsChannels,
   MigrateArgumentsChannelsChannelType,
   MigrateSetParametersArgumentsMode,
-} from '../shared/8.2_9.2.js';
+} from '../common/8.2_9.2.js';
 import type {
   CpusFastInfoS390x,
   CpusFastInfoS390xEntitlement,
   MigrateArgumentsChannelsAddr,
   MigrateArgumentsChannelsAddrBase,
-} from '../shared/8.2_9.2_10.0.js';
+} from '../common/8.2_9.2_10.0.js';
 import type {
   AudiodevsInfoAlsa,
   AudiodevsInfoAlsaIn,
@@ -673,7 +673,7 @@ import type {
   XenEventInjectArguments,
   XenEventListResult,
   XenEventListResultType,
-} from '../shared/8.2_9.2_10.0_10.2.js';
+} from '../common/8.2_9.2_10.0_10.2.js';
 import type {
   AudiodevsInfoDriver,
   BlockdevAddArgumentsIoUring,
@@ -681,7 +681,7 @@ import type {
   BlockdevAddArgumentsVirtioBlkVfioPci,
   BlockdevAddArgumentsVirtioBlkVhostUser,
   BlockdevAddArgumentsVirtioBlkVhostVdpa,
-} from '../shared/8.2_9.2_10.2.js';
+} from '../common/8.2_9.2_10.2.js';
 import type {
   BlockdevBackupArguments,
   ChardevAddArgumentsBackendSocket,
@@ -703,7 +703,7 @@ import type {
   TransactionArgumentsActionsBase,
   TransactionArgumentsActionsBlockdevBackup,
   TransactionArgumentsActionsDriveBackup,
-} from '../shared/9.2_10.0.js';
+} from '../common/9.2_10.0.js';
 import type {
   BlockCommitArguments,
   BlockIoErrorData,
@@ -781,7 +781,7 @@ import type {
   TraceEventSetStateArguments,
   VfioMigrationData,
   VfioMigrationDataDeviceState,
-} from '../shared/9.2_10.0_10.2.js';
+} from '../common/9.2_10.0_10.2.js';
 import type {
   BlockdevAddArgumentsDriver,
   BlockstatsInfo,
@@ -790,7 +790,7 @@ import type {
   XBlockdevAmendArguments,
   XBlockdevAmendArgumentsOptions,
   XBlockdevAmendArgumentsOptionsBase,
-} from '../shared/9.2_10.2.js';
+} from '../common/9.2_10.2.js';
 
 export type {
   AcpiDeviceOstData,
