@@ -38,3 +38,28 @@ export class QmpAuditLog {
     return new Promise((r) => s.end(() => r()));
   }
 }
+
+/** How one forwarded command ended, and the error QEMU or the proxy gave it. */
+export type QmpCommandAudit = (
+  outcome: QmpAuditRecord['outcome'],
+  error?: { errorClass: string; desc: string },
+) => void;
+
+/**
+ * Records how one command ended, timed from this call; without a log it does nothing, and
+ * `describe` (which redacts and caps the arguments) is not even called.
+ */
+export function commandAudit(
+  log: QmpAuditLog | undefined,
+  describe: () => Pick<QmpAuditRecord, 'client' | 'listener' | 'command' | 'arguments' | 'oob'>,
+): QmpCommandAudit {
+  const started = Date.now();
+  return (outcome, e) =>
+    log?.write({
+      time: new Date().toISOString(),
+      ...describe(),
+      outcome,
+      ...(e ? { class: e.errorClass, desc: e.desc } : {}),
+      ms: Date.now() - started,
+    });
+}

@@ -18,7 +18,7 @@ import { pipelinedDispatch, type QmpCommandContext, QmpServer, type QmpServerSes
 import { traceAnomaly } from '../trace/index.js';
 import { formatAddress, listenTls, listenTransport, type QmpAddress } from '../transport/index.js';
 import { type QValue, RawJson } from '../wire/index.js';
-import { QmpAuditLog, type QmpAuditRecord } from './audit-log.js';
+import { commandAudit, QmpAuditLog } from './audit-log.js';
 import { auditArguments } from './audit-redact.js';
 import { QmpProxyConnectionLimits, type QmpProxyListenerQuota } from './connection-limits.js';
 import { forwardFailure } from './forward-failure.js';
@@ -267,20 +267,13 @@ export class QmpProxy {
 
   async #forward(command: string, ctx: QmpCommandContext): Promise<RawJson> {
     const info = this.#clients.get(ctx.session);
-    const started = Date.now();
-    const audit = (outcome: QmpAuditRecord['outcome'], e?: { errorClass: string; desc: string }): void => {
-      this.#audit?.write({
-        time: new Date().toISOString(),
-        client: info?.label ?? ctx.session.label,
-        listener: info?.listener ?? '',
-        command,
-        arguments: auditArguments(command, ctx.arguments, this.#auditCaps),
-        oob: ctx.oob,
-        outcome,
-        ...(e ? { class: e.errorClass, desc: e.desc } : {}),
-        ms: Date.now() - started,
-      });
-    };
+    const audit = commandAudit(this.#audit, () => ({
+      client: info?.label ?? ctx.session.label,
+      listener: info?.listener ?? '',
+      command,
+      arguments: auditArguments(command, ctx.arguments, this.#auditCaps),
+      oob: ctx.oob,
+    }));
     info?.deadlines.touch();
     const denial = info === undefined ? undefined : requestDenial(info.rules, command, ctx.arguments);
     if (denial !== undefined) {
