@@ -131,3 +131,10 @@ export const QGA_POLL_INTERVAL_MS = 100;
  * 16 with one message (`TCP_MAX_FDS`) and the kernel closes any beyond the receiver's room.
  */
 export const MAX_FDS_PER_REQUEST = 16;
+
+/**
+ * Descriptors a server holds for one client, received with SCM_RIGHTS and not yet taken by a command
+ * (server option `maxReceivedFds`); past it the client is disconnected. QEMU keeps only the set that
+ * came last; qmpkit may hold sets not yet read by its parser. One message carries at most 253.
+ */
+export const MAX_RECEIVED_FDS = 256;

@@ -2,30 +2,34 @@
  * qmpkit's fd-passing addon: one sendmsg() with SCM_RIGHTS on a socket Node already owns, and one
  * recvmsg() that keeps the descriptors a peer sent. Node's net module has no API for ancillary data;
  * everything else (buffering, ordering, retrying on EAGAIN) is done in JavaScript by the caller.
+ * fdreader.c reads a socket that way as data comes (for servers that accept descriptors).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
 
-/* Linux's SCM_MAX_FD: the kernel refuses more descriptors in one message. */
-#define MAX_FDS 253
+#include "fdpass.h"
 
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+const char *errno_name(int err) {
+  return err == EBADF ? "EBADF" : err == ENOTSOCK ? "ENOTSOCK" : err == EPIPE ? "EPIPE"
+       : err == ECONNRESET ? "ECONNRESET" : err == EINVAL ? "EINVAL" : err == ETOOMANYREFS ? "ETOOMANYREFS"
+       : err == EMSGSIZE ? "EMSGSIZE" : err == ENOBUFS ? "ENOBUFS" : err == ENOMEM ? "ENOMEM"
+       : err == EMFILE ? "EMFILE" : err == ENFILE ? "ENFILE" : "EIO";
+}
+
+napi_value throw_errno(napi_env env, int err, const char *syscall) {
   napi_value msg, code, error, sys;
   char text[256];
   snprintf(text, sizeof text, "%s failed: %s", syscall, strerror(err));
-  const char *name = err == EBADF ? "EBADF" : err == ENOTSOCK ? "ENOTSOCK" : err == EPIPE ? "EPIPE"
-                   : err == ECONNRESET ? "ECONNRESET" : err == EINVAL ? "EINVAL" : err == ETOOMANYREFS ? "ETOOMANYREFS"
-                   : err == EMSGSIZE ? "EMSGSIZE" : err == ENOBUFS ? "ENOBUFS" : err == ENOMEM ? "ENOMEM"
-                   : err == EMFILE ? "EMFILE" : err == ENFILE ? "ENFILE" : "EIO";
   napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &code);
   napi_create_error(env, code, msg, &error);
   napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys);
   napi_set_named_property(env, error, "syscall", sys);
@@ -180,6 +184,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"recvWithFds", NULL, recv_with_fds, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  register_reader(env, exports);
   return exports;
 }
 

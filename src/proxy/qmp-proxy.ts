@@ -22,6 +22,7 @@ import { commandAudit, QmpAuditLog } from './audit-log.js';
 import { auditArguments } from './audit-redact.js';
 import { QmpProxyConnectionLimits, type QmpProxyListenerQuota } from './connection-limits.js';
 import { forwardFailure } from './forward-failure.js';
+import { requestWithFd } from './forward-fds.js';
 import { exposedListenWarning, listenerLabel } from './listener-label.js';
 import { listenerKey, QmpProxyPolicy } from './policy.js';
 import { type ClientInfo, drainOutbox, fanOutEvent, newClientInfo, type OutboxEntry } from './proxy-client.js';
@@ -322,7 +323,7 @@ export class QmpProxy {
         });
       };
       // Encoded here, so one object for sure: not decoded again.
-      const result = await up.requestEncoded(command, argsText, { oob: ctx.oob, onReply });
+      const result = await requestWithFd(up, ctx, command, argsText, { oob: ctx.oob, onReply });
       audit('ok');
       return new RawJson(result);
     } catch (err) {

@@ -122,6 +122,7 @@ export class QmpDispatcher<C extends QmpCommandMap<C> = UntypedCommands, E exten
       oob: checked.oob,
       arguments: checked.args,
       signal: session.signal,
+      takeFd: () => session.takeFd(),
       afterReply: (fn) => {
         after.push(fn);
       },

@@ -143,10 +143,14 @@ export class QmpMonitor extends EventEmitter<QmpMonitorEvents> {
     this.#session = session;
     session.once('close', () => {
       if (this.#session === session) this.#session = undefined;
-      if (this.#closing !== undefined) return;
-      let next = this.#waiting.shift();
-      while (next?.destroyed) next = this.#waiting.shift();
-      if (next !== undefined) this.#start(next);
+      // The next client is greeted once every listener has seen this one leave (QEMU's fd sets, for
+      // one, are cleaned up between the two).
+      queueMicrotask(() => {
+        if (this.#closing !== undefined || this.#session !== undefined) return;
+        let next = this.#waiting.shift();
+        while (next?.destroyed) next = this.#waiting.shift();
+        if (next !== undefined) this.#start(next);
+      });
     });
     this.emit('session', session);
   }

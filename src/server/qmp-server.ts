@@ -6,6 +6,7 @@ import {
   MAX_DEPTH,
   MAX_OUTPUT_BYTES,
   MAX_QUEUED_REQUESTS,
+  MAX_RECEIVED_FDS,
   MAX_TOKEN_BYTES,
   MAX_TOKENS,
   MAX_WAITING_CLIENTS,
@@ -99,11 +100,17 @@ export class QmpServer<C extends QmpCommandMap<C> = UntypedCommands, E extends Q
       throw new QmpUsageError(`maxQueuedRequests must be a positive integer, got ${String(maxQueuedRequests)}`);
     }
     const maxOutputBytes = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+    const maxReceivedFds = options.maxReceivedFds ?? MAX_RECEIVED_FDS;
+    if (!Number.isInteger(maxReceivedFds) || maxReceivedFds < 0) {
+      throw new QmpUsageError(`maxReceivedFds must be a non-negative integer, got ${String(maxReceivedFds)}`);
+    }
     this.#sessionHost = {
       maxQueuedRequests,
       readRules: strategy.readRules,
       maxOutputBytes,
       closeFlushTimeoutMs: this.#closeFlushTimeoutMs,
+      receiveFds: options.receiveFds ?? true,
+      maxReceivedFds,
       parserOptions,
       greeting: (session) => ({
         QMP: { version: this.#versionValue(), capabilities: [...session.offeredCapabilities] },

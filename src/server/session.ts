@@ -6,6 +6,7 @@ import { formatQemuMessage, QemuJsonParser, type QValue } from '../wire/index.js
 import { isOobRequest } from './check-request.js';
 import type { QmpInputState, QmpQueuedInput, QmpReadRules, QmpRequestQueue } from './dispatch-strategies.js';
 import { QmpOutputQueue } from './output-queue.js';
+import { QmpSessionFds } from './session-fds.js';
 import { QmpSessionHandle, type QmpSessionState } from './session-handle.js';
 
 /** What a session needs from its server. */
@@ -13,6 +14,9 @@ export interface QmpSessionHost {
   readonly maxQueuedRequests: number;
   readonly maxOutputBytes: number;
   readonly closeFlushTimeoutMs: number;
+  /** Keep descriptors clients send with SCM_RIGHTS (unix sockets, with the native addon). */
+  readonly receiveFds: boolean;
+  readonly maxReceivedFds: number;
   readonly parserOptions: { maxTokenBytes?: number; maxTokens?: number; maxDepth?: number };
   /** When to read on: the dispatch strategy's. */
   readonly readRules: QmpReadRules;
@@ -60,6 +64,9 @@ export class QmpServerSessionImpl implements QmpSessionState, QmpRequestQueue, Q
   #ending = false;
 
   readonly #inbox: Buffer[] = [];
+  /** Bytes of the stream given to the parser so far. */
+  #fed = 0;
+  readonly #fds: QmpSessionFds | undefined;
   #eof = false;
   #eofReached = false;
   #inBand = 0;
@@ -87,6 +94,7 @@ export class QmpServerSessionImpl implements QmpSessionState, QmpRequestQueue, Q
     this.#closedPromise = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
+    this.#fds = host.receiveFds && !stream.destroyed ? QmpSessionFds.attach(stream, host.maxReceivedFds) : undefined;
     stream.on('data', (chunk: Buffer | string) => this.#onData(chunk));
     stream.on('end', () => {
       this.#eof = true;
@@ -144,6 +152,14 @@ export class QmpServerSessionImpl implements QmpSessionState, QmpRequestQueue, Q
   setNegotiated(oob: boolean): void {
     this.#negotiated = true;
     this.#oobEnabled = oob;
+  }
+
+  /**
+   * Takes the descriptor the client passed with SCM_RIGHTS, as QEMU's `getfd` and `add-fd` do: the
+   * first of the set that came last (the others are closed), or undefined when none is held.
+   */
+  takeFd(): number | undefined {
+    return this.#fds?.take();
   }
 
   /** In-band requests read and not yet taken. */
@@ -265,14 +281,18 @@ export class QmpServerSessionImpl implements QmpSessionState, QmpRequestQueue, Q
       }
       const head = this.#inbox[0];
       if (head !== undefined) {
+        let size = Math.min(head.length, FEED_BYTES);
+        // Descriptors become current when the parser reaches the byte they came with.
+        if (this.#fds !== undefined) size = this.#fds.feed(this.#fed, size);
         let piece: Buffer;
-        if (head.length <= FEED_BYTES) {
+        if (head.length === size) {
           piece = head;
           this.#inbox.shift();
         } else {
-          piece = head.subarray(0, FEED_BYTES);
-          this.#inbox[0] = head.subarray(FEED_BYTES);
+          piece = head.subarray(0, size);
+          this.#inbox[0] = head.subarray(size);
         }
+        this.#fed += size;
         this.#held = this.#parser.push(piece);
         this.#heldAt = 0;
         continue;
@@ -349,6 +369,7 @@ export class QmpServerSessionImpl implements QmpSessionState, QmpRequestQueue, Q
     this.#closed = true;
     this.#ending = false;
     this.#dropInput();
+    this.#fds?.close();
     this.#output.discard();
     if (!this.#abort.signal.aborted) {
       this.#abort.abort(err ?? new QmpConnectionError('QMP_ERR_DISCONNECTED', `Client ${this.label} disconnected`));

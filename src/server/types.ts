@@ -62,6 +62,17 @@ export interface QmpServerOptions {
    * QEMU buffers without limit; qmpkit does not. Default 16 MiB.
    */
   maxOutputBytes?: number;
+  /**
+   * Keep file descriptors that clients on unix sockets send with SCM_RIGHTS, for handlers to take with
+   * {@link QmpCommandContext.takeFd} (QEMU's `getfd`, `add-fd`). Needs the native addon; without it,
+   * or with `false`, the socket is read by Node and the kernel closes any descriptor sent. Default true.
+   */
+  receiveFds?: boolean;
+  /**
+   * Descriptors held for one client and not yet taken by a command; past this the client is
+   * disconnected. Default 256 (`MAX_RECEIVED_FDS`).
+   */
+  maxReceivedFds?: number;
   /** QEMU's lexer limit on the total token bytes of one request (64 MiB). */
   maxTokenBytes?: number;
   /** QEMU's lexer limit on the token count of one request (2 Mi). */
@@ -174,6 +185,13 @@ export interface QmpCommandContext<
   readonly arguments: ReadonlyMap<string, QValue>;
   /** Aborted when the client disconnects: the reply would be discarded, so long work may stop. */
   readonly signal: AbortSignal;
+  /**
+   * Takes a file descriptor the client passed with SCM_RIGHTS, as QEMU's `getfd` and `add-fd` do: the
+   * first of the set that came last (with this request or before it; the rest of the set is closed),
+   * or `undefined` when none is held (QEMU: "No file descriptor supplied via SCM_RIGHTS"). The handler
+   * owns it and must close it. See {@link QmpServerOptions.receiveFds}.
+   */
+  takeFd(): number | undefined;
   /**
    * Runs `fn` once this command's reply has been handed to the transport (or could not be, because
    * the client left). Use it for `quit`: close the server after the reply.

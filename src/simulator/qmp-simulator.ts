@@ -19,6 +19,7 @@ import { registerYankCommands } from './sim-commands-yank.js';
 import { parseSimArgs, type SimConfig } from './sim-config.js';
 import { SimDevices } from './sim-devices.js';
 import { SimFaults, type SimIoError } from './sim-faults.js';
+import { SimFds } from './sim-fds.js';
 import { SimGuestAgent } from './sim-guest-agent.js';
 import { SimJobs } from './sim-jobs.js';
 import { registerMigrationCommands, SimMigration } from './sim-migration.js';
@@ -56,6 +57,8 @@ export class QmpSimulator {
   /** The QEMU release played. */
   readonly release: SimRelease;
   readonly block: SimBlock;
+  /** Descriptors clients passed (`getfd`, `add-fd`). */
+  readonly fds: SimFds;
   readonly devices: SimDevices;
   readonly runstate: SimRunStateMachine;
   readonly monitors: QmpMonitor[] = [];
@@ -93,9 +96,10 @@ export class QmpSimulator {
       version: { qemu: config.version, package: config.package },
       schema: this.schema,
     });
-    this.block = new SimBlock((event, data) => this.emit(event, data));
-    this.devices = new SimDevices(config.machine);
     this.runstate = new SimRunStateMachine('prelaunch');
+    this.fds = new SimFds(() => this.runstate.running);
+    this.block = new SimBlock((event, data) => this.emit(event, data), this.fds);
+    this.devices = new SimDevices(config.machine);
     this.jobs = new SimJobs((event, data) => this.emit(event, data));
     buildMachine(this.config, this.block, this.devices);
     this.#register();
@@ -131,6 +135,8 @@ export class QmpSimulator {
       for (const m of config.monitors) {
         const mon = await sim.server.listen(m.address, { pretty: m.pretty, label: m.label });
         sim.monitors.push(mon);
+        // QEMU's fd sets drop unused descriptors when the last monitor client leaves.
+        mon.on('session', (session) => session.once('close', () => sim.fds.clientClosed(sim.server.sessions.length)));
         if (m.wait) {
           stderr.write(`QEMU waiting for connection on: disconnected:${m.address.replace(',wait=off', '')}\n`);
           await mon.waitForClient();
@@ -212,6 +218,7 @@ export class QmpSimulator {
   #exit(reason: string): void {
     if (this.#exited) return;
     this.#exited = true;
+    this.fds.close();
     this.#resolveExit(reason);
     this.#onExit?.(reason);
   }
@@ -302,6 +309,7 @@ export class QmpSimulator {
       server: s,
       schema,
       block: this.block,
+      fds: this.fds,
       devices: this.devices,
       runstate: this.runstate,
       monitors: this.monitors,
@@ -329,7 +337,7 @@ export class QmpSimulator {
     registerMigrationCommands(reg, sim, this.#migrationState);
     registerNetCommands(reg, sim);
     registerYankCommands(reg, sim);
-    registerFdCommands(reg);
+    registerFdCommands(reg, sim);
 
     if (c.debugCommands) {
       // Not in QEMU: lets tool tests trigger BLOCK_IO_ERROR over QMP. Registered only on request.

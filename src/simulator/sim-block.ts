@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { QmpCommandError } from '../errors/qmp-command-error.js';
 import { isQemuIdentifier } from './qemu-identifier.js';
+import { SimFds } from './sim-fds.js';
 
 /** A block node (`blockdev-add`, or the nodes behind a `-drive`). */
 export interface SimBlockNode {
@@ -13,6 +14,8 @@ export interface SimBlockNode {
   actualSize: number | undefined;
   /** Set when a backend or another node uses it. */
   usedBy: string | undefined;
+  /** The fd set a `file` node opened as `/dev/fdset/ID`. */
+  fdset?: number;
 }
 
 /** A BlockBackend (`-drive`), optionally attached to a device and holding a medium. */
@@ -34,15 +37,31 @@ export type SimBlockEmit = (
   data: { device: string; id: string; 'tray-open': boolean },
 ) => void;
 
+/** Size and allocated bytes of an image file, or QEMU's error for one it cannot open. */
+function statImage(filename: string): { size: number; allocated: number } {
+  try {
+    const st = statSync(filename);
+    return { size: st.size, allocated: st.blocks * 512 };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new QmpCommandError(
+      'GenericError',
+      `Could not open '${filename}': ${code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : String(err)}`,
+    );
+  }
+}
+
 /** Block state: backends with trays and media, and named nodes. Errors use QEMU 7.2's texts. */
 export class SimBlock {
   readonly backends: SimBlockBackend[] = [];
   readonly nodes = new Map<string, SimBlockNode>();
   #autoNode = 100;
   readonly #emit: SimBlockEmit;
+  readonly #fds: SimFds | undefined;
 
-  constructor(emit: SimBlockEmit) {
+  constructor(emit: SimBlockEmit, fds?: SimFds) {
     this.#emit = emit;
+    this.#fds = fds;
   }
 
   /** QEMU names anonymous nodes `#blockNNN`. */
@@ -52,19 +71,13 @@ export class SimBlock {
 
   /** Opens an image file as a node (the size is the file's; a missing file is QEMU's error). */
   openImage(filename: string, format: string | undefined, readonly: boolean, nodeName?: string): SimBlockNode {
-    let size: number;
-    let allocated: number;
-    try {
-      const st = statSync(filename);
-      size = st.size;
-      allocated = st.blocks * 512;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new QmpCommandError(
-        'GenericError',
-        `Could not open '${filename}': ${code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : String(err)}`,
-      );
-    }
+    const {
+      size,
+      allocated,
+      fdsetId: fdset,
+    } = this.#fds !== undefined && SimFds.isFdsetPath(filename)
+      ? this.#fds.open(filename, readonly)
+      : { ...statImage(filename), fdsetId: undefined };
     const node: SimBlockNode = {
       nodeName: nodeName ?? this.autoNodeName(),
       driver: format ?? 'raw',
@@ -74,6 +87,7 @@ export class SimBlock {
       actualSize: allocated,
       usedBy: undefined,
     };
+    if (fdset !== undefined) node.fdset = fdset;
     this.nodes.set(node.nodeName, node);
     return node;
   }
@@ -246,6 +260,7 @@ export class SimBlock {
     }
     for (const other of this.nodes.values()) if (other.usedBy === nodeName) other.usedBy = undefined;
     this.nodes.delete(nodeName);
+    if (node.fdset !== undefined) this.#fds?.release(node.fdset);
   }
 
   /** BlockDeviceInfo of a node, as `query-block`'s `inserted` and `query-named-block-nodes`. */

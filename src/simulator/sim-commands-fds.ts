@@ -1,29 +1,42 @@
 // Handlers for passing file descriptors (qapi/misc.json: getfd, closefd, add-fd, remove-fd,
-// query-fdsets). The simulator reads its monitors with Node's stream reads, which drop descriptors
-// sent with SCM_RIGHTS (the kernel closes them), so every request arrives without one, and it answers
-// exactly as QEMU 7.2 does then: nothing is ever held, and naming one gets QEMU's "not found".
+// query-fdsets). Descriptors come with SCM_RIGHTS on unix-socket monitors when the native addon is
+// there (the server keeps them, see QmpServerOptions.receiveFds); without it none ever arrives, and
+// getfd and add-fd answer as QEMU does then.
 import { QmpCommandError } from '../errors/qmp-command-error.js';
-import type { SimRegister } from './sim-commands.js';
+import type { QmpCommandContext } from '../server/index.js';
+import type { SimMachine, SimRegister } from './sim-commands.js';
 
 const NO_FD = 'No file descriptor supplied via SCM_RIGHTS';
 
-/** Registers the fd commands, answered as QEMU 7.2 answers them when no descriptor came. */
-export function registerFdCommands(reg: SimRegister): void {
-  reg('getfd', () => {
-    throw new QmpCommandError('GenericError', NO_FD);
+function takeFd(ctx: QmpCommandContext): number {
+  const fd = ctx.takeFd();
+  if (fd === undefined) throw new QmpCommandError('GenericError', NO_FD);
+  return fd;
+}
+
+/** Registers the fd commands on the simulated machine's descriptors. */
+export function registerFdCommands(reg: SimRegister, sim: SimMachine): void {
+  // QEMU names descriptors per monitor; a session served outside a monitor is its own.
+  const monitorOf = (ctx: QmpCommandContext): object =>
+    sim.monitors.find((m) => m.session === ctx.session) ?? ctx.session;
+  reg('getfd', (a, ctx) => {
+    sim.fds.getfd(monitorOf(ctx), takeFd(ctx), String(a['fdname']));
   });
-  reg('closefd', (a) => {
-    throw new QmpCommandError('GenericError', `File descriptor named '${String(a['fdname'])}' not found`);
+  reg('closefd', (a, ctx) => {
+    sim.fds.closefd(monitorOf(ctx), String(a['fdname']));
   });
-  reg('add-fd', () => {
-    throw new QmpCommandError('GenericError', NO_FD);
+  reg('add-fd', (a, ctx) => {
+    const fdset = a['fdset-id'];
+    const opaque = a['opaque'];
+    return sim.fds.addFd(
+      takeFd(ctx),
+      typeof fdset === 'number' ? fdset : undefined,
+      typeof opaque === 'string' ? opaque : undefined,
+    );
   });
   reg('remove-fd', (a) => {
-    const which =
-      a['fd'] === undefined
-        ? `fdset-id:${String(a['fdset-id'])}`
-        : `fdset-id:${String(a['fdset-id'])}, fd:${String(a['fd'])}`;
-    throw new QmpCommandError('GenericError', `File descriptor named '${which}' not found`);
+    const fd = a['fd'];
+    sim.fds.removeFd(Number(a['fdset-id']), typeof fd === 'number' ? fd : undefined);
   });
-  reg('query-fdsets', () => []);
+  reg('query-fdsets', () => sim.fds.query());
 }

@@ -7,6 +7,7 @@ import type { SimRunStateMachine } from './run-state.js';
 import type { SimBlock } from './sim-block.js';
 import type { SimConfig } from './sim-config.js';
 import type { SimDevices } from './sim-devices.js';
+import type { SimFds } from './sim-fds.js';
 import type { SimRelease } from './sim-release.js';
 
 /** A command's arguments, as the server checked them against the schema. */
@@ -28,6 +29,8 @@ export interface SimMachine {
   /** QEMU 7.2's schema, for what depends on its enums (object types). */
   readonly schema: QapiSchema;
   readonly block: SimBlock;
+  /** Descriptors clients passed (`getfd`, `add-fd`) and fd sets. */
+  readonly fds: SimFds;
   readonly devices: SimDevices;
   readonly runstate: SimRunStateMachine;
   readonly monitors: readonly QmpMonitor[];

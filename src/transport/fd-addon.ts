@@ -16,6 +16,27 @@ export interface QmpFdAddon {
    * end of stream.
    */
   recvWithFds(fd: number, maxBytes: number): { data: Buffer; fds: number[] } | null;
+  /**
+   * A reader of socket `fd` by `recvmsg()` (on its own duplicate of the descriptor), idle until
+   * {@link readerStart}. Each time the socket is readable, `onRead` gets at most `maxBytes` and the
+   * descriptors that came with them; empty `data` at end of stream; `data` null and an errno name on
+   * a failed read. Absent from addons built by older versions of the package.
+   */
+  openReader?(fd: number, maxBytes: number, onRead: QmpFdReadCallback): QmpFdReader;
+  /** Starts (or keeps) polling. */
+  readerStart?(reader: QmpFdReader): void;
+  /** Stops polling until the next {@link readerStart}. */
+  readerStop?(reader: QmpFdReader): void;
+  /** Stops for good and closes the reader's duplicate descriptor. */
+  readerClose?(reader: QmpFdReader): void;
+}
+
+/** What a reader from {@link QmpFdAddon.openReader} passes on each read. */
+export type QmpFdReadCallback = (data: Buffer | null, fds: number[], error?: string) => void;
+
+/** An open reader (opaque). */
+export interface QmpFdReader {
+  readonly __qmpFdReader: never;
 }
 
 /** The addon, or why it cannot be had. */

@@ -26,7 +26,7 @@ interface PipeHandle {
 }
 
 /** The connection's libuv handle when it is a unix socket (a `Pipe`), else undefined. */
-function pipeHandle(socket: Socket): PipeHandle | undefined {
+export function pipeHandle(socket: Socket): PipeHandle | undefined {
   const handle = (socket as unknown as { _handle?: { constructor?: { name?: string }; fd?: number } | null })._handle;
   if (handle == null || handle.constructor?.name !== 'Pipe') return undefined;
   return handle;

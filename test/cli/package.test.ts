@@ -62,6 +62,8 @@ describe('the packed package', { concurrency: false }, () => {
       'docs/cli.md',
       'native/fdpass/binding.gyp',
       'native/fdpass/fdpass.c',
+      'native/fdpass/fdpass.h',
+      'native/fdpass/fdreader.c',
       'native/fdpass/build.mjs',
     ]) {
       assert.ok(files.includes(f), `${f} is missing from the tarball`);
@@ -70,7 +72,7 @@ describe('the packed package', { concurrency: false }, () => {
 
   test('holds no tests, no TypeScript sources, no source maps and nothing outside its parts', () => {
     const allowed =
-      /^(package\.json|README\.md|LICENSE|dist\/src\/.+\.(js|d\.ts)|dist\/src\/bin\/[^/]+\.cjs|data\/.+\.(json|md)|docs\/.+\.(md|ts)|native\/fdpass\/(binding\.gyp|fdpass\.c|build\.mjs))$/;
+      /^(package\.json|README\.md|LICENSE|dist\/src\/.+\.(js|d\.ts)|dist\/src\/bin\/[^/]+\.cjs|data\/.+\.(json|md)|docs\/.+\.(md|ts)|native\/fdpass\/(binding\.gyp|fdpass\.[ch]|fdreader\.c|build\.mjs))$/;
     assert.deepEqual(
       files.filter((f) => !allowed.test(f)),
       [],
