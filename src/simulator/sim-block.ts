@@ -222,7 +222,7 @@ export class SimBlock {
       };
     } else {
       const file = args['file'];
-      const childName = typeof file === 'string' ? file : undefined;
+      const childName = typeof file === 'string' ? file : this.#inlineFile(file, ro);
       const child = childName ? this.nodes.get(childName) : undefined;
       if (!childName || !child) {
         throw new QmpCommandError(
@@ -246,6 +246,17 @@ export class SimBlock {
     this.nodes.set(nodeName, node);
   }
 
+  /**
+   * A `file` given inline (`{ "driver": "file", "filename": ... }`) becomes an anonymous node, as QEMU
+   * makes one; its name, or undefined for anything else.
+   */
+  #inlineFile(file: unknown, readonly: boolean): string | undefined {
+    if (typeof file !== 'object' || file === null) return undefined;
+    const { driver, filename } = file as Record<string, unknown>;
+    if ((driver !== 'file' && driver !== 'host_device') || typeof filename !== 'string') return undefined;
+    return this.openImage(filename, driver, readonly).nodeName;
+  }
+
   del(nodeName: string): void {
     const node = this.nodes.get(nodeName);
     if (!node || nodeName.startsWith('#'))
@@ -258,8 +269,17 @@ export class SimBlock {
         this.nodes.has(node.usedBy) ? `Block device ${nodeName} is in use` : `Node ${nodeName} is in use`,
       );
     }
-    for (const other of this.nodes.values()) if (other.usedBy === nodeName) other.usedBy = undefined;
-    this.nodes.delete(nodeName);
+    this.#drop(node);
+    // A child QEMU made for an inline `file` goes with its parent; a named one stays.
+    for (const other of [...this.nodes.values()]) {
+      if (other.usedBy !== nodeName) continue;
+      if (other.nodeName.startsWith('#')) this.#drop(other);
+      else other.usedBy = undefined;
+    }
+  }
+
+  #drop(node: SimBlockNode): void {
+    this.nodes.delete(node.nodeName);
     if (node.fdset !== undefined) this.#fds?.release(node.fdset);
   }
 

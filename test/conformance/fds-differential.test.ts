@@ -72,6 +72,19 @@ async function transcript(target: Target, rw: number, ro: number): Promise<strin
   await run('query-fdsets');
   await run('blockdev-del', { 'node-name': 'f0' });
   await run('query-fdsets');
+  // A format node over an inline file node: QEMU makes the child anonymous and drops it with its parent.
+  await run('add-fd', { 'fdset-id': 8 }, [rw]);
+  await run('blockdev-add', {
+    'node-name': 'disk8',
+    driver: 'raw',
+    file: { driver: 'file', filename: '/dev/fdset/8' },
+  });
+  const inline = (await qmp.execute('query-named-block-nodes')) as unknown as Array<Record<string, unknown>>;
+  lines.push(JSON.stringify(inline.map((n) => [String(n['node-name']).replace(/\d+/, 'N'), n['drv'], n['file']])));
+  await run('remove-fd', { 'fdset-id': 8 });
+  await run('query-fdsets');
+  await run('blockdev-del', { 'node-name': 'disk8' });
+  await run('query-fdsets');
   await run('getfd', { fdname: '1abc' }, [ro]);
   await run('getfd', { fdname: 'a' }, [ro, rw]);
   await run('getfd', { fdname: 'a' }, [rw]);
