@@ -8,7 +8,7 @@ import { closeSync, openSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { QmpClient } from '../../src/client/index.js';
-import { QmpCommandError, QmpFdPassingError } from '../../src/errors/index.js';
+import { QmpCommandError, QmpFdPassingError, QmpTimeoutError } from '../../src/errors/index.js';
 import { QmpProxy } from '../../src/proxy/index.js';
 import { assertNoFdLeak, openFds, requireFdAddon } from '../helpers/fds.js';
 import { requireQemu, startQemu } from '../helpers/qemu.js';
@@ -99,4 +99,37 @@ test('a proxy whose way up is TCP sends the request without the descriptor: QEMU
     await q.stop();
   }
   await assertNoFdLeak(before, 'proxy over TCP');
+});
+
+test('through the proxy, a request with a descriptor that times out: it still reaches QEMU, the next follows', async (t) => {
+  if (!requireQemu(t) || !requireFdAddon(t)) return;
+  const before = openFds();
+  const q = await startQemu();
+  const path = join(q.dir, 'late.img');
+  writeFileSync(path, Buffer.alloc(65536));
+  const fd = openSync(path, 'r');
+  let proxy: QmpProxy | undefined;
+  try {
+    const front = join(q.dir, 'front.sock');
+    proxy = await QmpProxy.start({ upstream: q.socketPath, listen: [`unix:${front}`] });
+    const qmp = await QmpClient.connect(front, { timeoutMs: 5000 });
+    // A stopped QEMU reads nothing: the client's deadline passes while the proxy waits for QEMU.
+    q.proc.kill('SIGSTOP');
+    await assert.rejects(
+      qmp.execute('getfd', { fdname: 'late' }, { fds: [fd], timeoutMs: 200 }),
+      (e: unknown) => e instanceof QmpTimeoutError && e.code === 'QMP_ERR_TIMEOUT',
+    );
+    const next = qmp.addFd(fd, { fdset: 7 });
+    q.proc.kill('SIGCONT');
+    assert.equal((await next)['fdset-id'], 7);
+    assert.deepEqual(await qmp.execute('closefd', { fdname: 'late' }), {}, 'the late getfd ran with its descriptor');
+    await qmp.closeFdset(7);
+    await qmp.close();
+  } finally {
+    q.proc.kill('SIGCONT');
+    closeSync(fd);
+    await proxy?.close();
+    await q.stop();
+  }
+  await assertNoFdLeak(before, 'proxy, late reply');
 });
