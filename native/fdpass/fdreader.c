@@ -27,15 +27,30 @@ typedef struct {
   int polling;
   int closing;
   size_t max;
-  char *buf;
   napi_env env;
   napi_ref callback;
   napi_async_context async;
 } reader_t;
 
+/*
+ * One read buffer per thread, shared by its readers: the bytes are copied into a Buffer at once, so an
+ * idle connection costs no buffer of its own.
+ */
+static __thread char *read_buf;
+static __thread size_t read_buf_size;
+
+static char *buffer_for(size_t size) {
+  if (read_buf_size < size) {
+    char *b = realloc(read_buf, size);
+    if (b == NULL) return NULL;
+    read_buf = b;
+    read_buf_size = size;
+  }
+  return read_buf;
+}
+
 static void release(reader_t *r) {
   if (--r->refs > 0) return;
-  free(r->buf);
   free(r);
 }
 
@@ -96,8 +111,10 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
     char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
     struct cmsghdr align;
   } control;
+  char *buf = buffer_for(r->max);
+  if (buf == NULL) err = ENOMEM;
   if (err == 0) {
-    struct iovec iov = {.iov_base = r->buf, .iov_len = r->max};
+    struct iovec iov = {.iov_base = buf, .iov_len = r->max};
     memset(&msg, 0, sizeof msg);
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -125,7 +142,7 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
     napi_create_string_utf8(r->env, errno_name(err), NAPI_AUTO_LENGTH, &argv[2]);
     call_back(r, 3, argv);
   } else {
-    napi_create_buffer_copy(r->env, (size_t)n, r->buf, NULL, &argv[0]);
+    napi_create_buffer_copy(r->env, (size_t)n, buf, NULL, &argv[0]);
     napi_create_array(r->env, &argv[1]);
     uint32_t count = 0;
     if (n > 0) {
@@ -181,25 +198,17 @@ static napi_value open_reader(napi_env env, napi_callback_info info) {
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return throw_errno(env, EINVAL, "uv_poll_init");
   reader_t *r = calloc(1, sizeof *r);
-  char *buf = malloc((size_t)max);
-  if (r == NULL || buf == NULL) {
-    free(r);
-    free(buf);
-    return throw_errno(env, ENOMEM, "openReader");
-  }
-  r->buf = buf;
+  if (r == NULL) return throw_errno(env, ENOMEM, "openReader");
   r->max = (size_t)max;
   r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (r->fd < 0) {
     int e = errno;
-    free(buf);
     free(r);
     return throw_errno(env, e, "dup");
   }
   int rc = uv_poll_init(loop, &r->poll, r->fd);
   if (rc != 0) {
     close(r->fd);
-    free(buf);
     free(r);
     return throw_errno(env, -rc, "uv_poll_init");
   }
