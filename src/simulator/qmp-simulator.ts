@@ -8,6 +8,7 @@ import { SimRunStateMachine } from './run-state.js';
 import { orderBySchema } from './schema-order.js';
 import { SimBlock } from './sim-block.js';
 import type { SimArgs, SimMachine, SimRegister } from './sim-commands.js';
+import { registerBitmapCommands } from './sim-commands-bitmaps.js';
 import { registerBlockCommands } from './sim-commands-block.js';
 import { registerFdCommands } from './sim-commands-fds.js';
 import { checkNodeNotInJob, registerJobCommands } from './sim-commands-jobs.js';
@@ -15,6 +16,7 @@ import { registerMachineCommands } from './sim-commands-machine.js';
 import { DEFAULT_MIGRATION_PARAMETERS, registerMiscCommands } from './sim-commands-misc.js';
 import { registerNetCommands } from './sim-commands-net.js';
 import { registerQdevCommands } from './sim-commands-qdev.js';
+import { registerTransactionCommand } from './sim-commands-transaction.js';
 import { registerYankCommands } from './sim-commands-yank.js';
 import { parseSimArgs, type SimConfig } from './sim-config.js';
 import { SimDevices } from './sim-devices.js';
@@ -328,6 +330,8 @@ export class QmpSimulator {
     registerQdevCommands(reg, sim);
     registerMiscCommands(reg, sim);
     registerJobCommands(reg, sim, this.jobs);
+    registerBitmapCommands(reg, sim);
+    registerTransactionCommand(reg, sim, (name) => this.#handlers.get(name));
     const blockdevDel = this.#handlers.get('blockdev-del');
     reg('blockdev-del', (a, ctx) => {
       checkNodeNotInJob(this.jobs, String(a['node-name']));

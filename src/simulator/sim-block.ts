@@ -16,6 +16,16 @@ export interface SimBlockNode {
   usedBy: string | undefined;
   /** The fd set a `file` node opened as `/dev/fdset/ID`. */
   fdset?: number;
+  /** Dirty bitmaps, newest first (QEMU lists them so). */
+  bitmaps?: SimBitmap[];
+}
+
+/** A dirty bitmap (`block-dirty-bitmap-add`). Nothing writes to simulated nodes: it stays empty. */
+export interface SimBitmap {
+  readonly name: string;
+  readonly granularity: number;
+  readonly persistent: boolean;
+  recording: boolean;
 }
 
 /** A BlockBackend (`-drive`), optionally attached to a device and holding a medium. */
@@ -214,7 +224,8 @@ export class SimBlock {
       node = {
         nodeName,
         driver,
-        filename: `${driver}://`,
+        // An option the plain name cannot say makes QEMU spell the node's options out as JSON.
+        filename: typeof args['size'] === 'number' ? `json:{"driver": "${driver}", "size": ${size}}` : `${driver}://`,
         readonly: ro,
         virtualSize: size,
         actualSize: undefined,
@@ -309,6 +320,17 @@ export class SimBlock {
       },
       cache: { writeback: true, direct: false, 'no-flush': false },
       write_threshold: 0,
+      'dirty-bitmaps':
+        n.bitmaps === undefined || n.bitmaps.length === 0
+          ? undefined
+          : n.bitmaps.map((b) => ({
+              name: b.name,
+              recording: b.recording,
+              persistent: b.persistent,
+              busy: false,
+              granularity: b.granularity,
+              count: 0,
+            })),
     };
   }
 

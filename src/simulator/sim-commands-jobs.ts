@@ -15,7 +15,7 @@ interface Source {
 }
 
 /** QEMU's bdrv_lookup_bs(name, name): a backend's medium or a named node. */
-function lookup(sim: SimMachine, name: string): Source {
+export function lookup(sim: SimMachine, name: string): Source {
   const b = sim.block.backends.find((x) => x.name === name && x.name !== '');
   if (b) {
     if (!b.medium) throw new QmpCommandError('GenericError', `Device '${name}' has no medium`);
@@ -116,9 +116,13 @@ export function registerJobCommands(reg: SimRegister, sim: SimMachine, jobs: Sim
     const sync = String(a['sync']);
     if ((sync === 'incremental' || sync === 'bitmap') && a['bitmap'] === undefined)
       throw new QmpCommandError('GenericError', `must provide a valid bitmap name for '${sync}' sync mode`);
+    const bitmap = str(a['bitmap']);
+    if (bitmap !== undefined && !src.node.bitmaps?.some((b) => b.name === bitmap))
+      throw new QmpCommandError('GenericError', `Bitmap '${bitmap}' could not be found`);
     notBusy(jobs, src.node);
     notBusy(jobs, dst);
-    start(a, ctx, 'backup', src, [dst], src.node.virtualSize);
+    // Nothing writes to simulated nodes: a bitmap is empty, so an incremental backup copies nothing.
+    start(a, ctx, 'backup', src, [dst], bitmap === undefined ? src.node.virtualSize : 0);
   };
 
   // drive-mirror/drive-backup create their target image unless mode is 'existing'; the simulator

@@ -15,6 +15,9 @@ const NONE = ['-machine', 'none', '-nodefaults', '-display', 'none'];
 const q = (cmd: string, args?: string): string => `{"execute":"${cmd}"${args ? `,"arguments":${args}` : ''}}`;
 const node = (name: string): string => q('blockdev-add', `{"driver":"null-co","node-name":"${name}","size":67108864}`);
 
+const bm = (verb: string, name: string): string =>
+  `{"type":"block-dirty-bitmap-${verb}","data":{"node":"drive0","name":"${name}"}}`;
+
 const JOB_EVENTS = /"event": "(JOB_STATUS_CHANGE|BLOCK_JOB_[A-Z]+)"/;
 const MIGRATION_EVENTS = /"event": "(MIGRATION|MIGRATION_PASS|STOP)"/;
 const VOLATILE = /"(setup-time|total-time|downtime|mbps|pages-per-second|expected-downtime)": [0-9.e+-]+/g;
@@ -156,6 +159,56 @@ export const JOB_SCENARIOS: JobScenario[] = [
       q('block-stream', '{"job-id":"s1","device":"src"}'),
       q('query-jobs'),
       q('query-block-jobs'),
+    ],
+  },
+  {
+    name: 'dirty bitmaps and transaction (null-co nodes)',
+    args: NONE,
+    negotiate: true,
+    floating: JOB_EVENTS,
+    normalize: (l) => l,
+    lines: [
+      node('drive0'),
+      node('tgt'),
+      q('transaction', `{"actions":[${bm('add', 'bitmap1')},${bm('clear', 'bitmap0')}]}`),
+      q('query-named-block-nodes'),
+      q('block-dirty-bitmap-add', '{"node":"drive0","name":"bitmap0"}'),
+      q('transaction', `{"actions":[${bm('add', 'bitmap1')},${bm('clear', 'bitmap0')}]}`),
+      q('transaction', `{"actions":[${bm('add', 'bitmap2')},{"type":"abort","data":{}}]}`),
+      q(
+        'transaction',
+        `{"actions":[${bm('add', 'bitmap3')},{"type":"block-dirty-bitmap-add","data":{"node":"nope","name":"x"}}]}`,
+      ),
+      q('transaction', `{"actions":[${bm('disable', 'bitmap0')},{"type":"abort","data":{}}]}`),
+      q('transaction', '{"actions":[{"type":"bogus","data":{}}]}'),
+      q('transaction', '{"actions":[]}'),
+      q('transaction', `{"actions":[${bm('add', 'b7')}],"properties":{"completion-mode":"grouped"}}`),
+      q('query-named-block-nodes'),
+      q('block-dirty-bitmap-add', '{"node":"drive0","name":"bitmap0"}'),
+      q('block-dirty-bitmap-add', '{"node":"nope","name":"b"}'),
+      q('block-dirty-bitmap-add', '{"node":"drive0","name":""}'),
+      q('block-dirty-bitmap-add', '{"node":"drive0","name":"p","persistent":true}'),
+      q('block-dirty-bitmap-add', '{"node":"drive0","name":"g","granularity":1000}'),
+      q('block-dirty-bitmap-add', '{"node":"drive0","name":"g","granularity":4096}'),
+      q('block-dirty-bitmap-add', '{"node":"drive0","name":"d","disabled":true}'),
+      q('block-dirty-bitmap-remove', '{"node":"drive0","name":"zzz"}'),
+      q('block-dirty-bitmap-clear', '{"node":"drive0","name":"d"}'),
+      q('block-dirty-bitmap-enable', '{"node":"drive0","name":"d"}'),
+      q('block-dirty-bitmap-disable', '{"node":"drive0","name":"bitmap0"}'),
+      q('block-dirty-bitmap-merge', '{"node":"drive0","target":"d","bitmaps":["zz"]}'),
+      q('block-dirty-bitmap-merge', '{"node":"drive0","target":"d","bitmaps":[{"node":"tgt","name":"q"}]}'),
+      q('block-dirty-bitmap-merge', '{"node":"drive0","target":"d","bitmaps":["bitmap1"]}'),
+      q('block-dirty-bitmap-remove', '{"node":"drive0","name":"d"}'),
+      q('query-named-block-nodes'),
+      q('blockdev-backup', '{"job-id":"i","device":"drive0","target":"tgt","sync":"incremental","bitmap":"zz"}'),
+      // The usual start of incremental backups: a new bitmap and a full backup, atomically.
+      q(
+        'transaction',
+        `{"actions":[${bm('add', 'inc0')},{"type":"blockdev-backup","data":{"device":"drive0","target":"tgt","sync":"full","job-id":"j1"}}]}`,
+      ),
+      q('query-jobs'),
+      q('blockdev-backup', '{"job-id":"j2","device":"drive0","target":"tgt","sync":"incremental","bitmap":"inc0"}'),
+      q('query-named-block-nodes'),
     ],
   },
   {
