@@ -51,6 +51,23 @@ static int get_int(napi_env env, napi_value v, int32_t *out) {
   return napi_get_value_int32(env, v, out) == napi_ok;
 }
 
+napi_value received_fds(napi_env env, struct msghdr *msg) {
+  napi_value fds;
+  napi_create_array(env, &fds);
+  uint32_t count = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    int *p = (int *)CMSG_DATA(c);
+    for (size_t i = 0; i < k; i++) {
+      napi_value v;
+      napi_create_int32(env, p[i], &v);
+      napi_set_element(env, fds, count++, v);
+    }
+  }
+  return fds;
+}
+
 /*
  * sendWithFds(fd, data, fds) -> bytes written, or 0 when the socket would block (nothing was sent,
  * the descriptors included). The descriptors travel with the first byte written: after a partial
@@ -156,19 +173,7 @@ static napi_value recv_with_fds(napi_env env, napi_callback_info info) {
     }
     return throw_errno(env, err, "recvmsg");
   }
-  napi_value fds;
-  napi_create_array(env, &fds);
-  uint32_t count = 0;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    int *p = (int *)CMSG_DATA(c);
-    for (size_t i = 0; i < k; i++) {
-      napi_value v;
-      napi_create_int32(env, p[i], &v);
-      napi_set_element(env, fds, count++, v);
-    }
-  }
+  napi_value fds = received_fds(env, &msg);
   napi_value data, result;
   napi_create_buffer_copy(env, (size_t)n, buf, NULL, &data);
   free(buf);

@@ -143,20 +143,8 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
     call_back(r, 3, argv);
   } else {
     napi_create_buffer_copy(r->env, (size_t)n, buf, NULL, &argv[0]);
-    napi_create_array(r->env, &argv[1]);
-    uint32_t count = 0;
-    if (n > 0) {
-      for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        int *p = (int *)CMSG_DATA(c);
-        for (size_t i = 0; i < k; i++) {
-          napi_value v;
-          napi_create_int32(r->env, p[i], &v);
-          napi_set_element(r->env, argv[1], count++, v);
-        }
-      }
-    }
+    if (n > 0) argv[1] = received_fds(r->env, &msg);
+    else napi_create_array(r->env, &argv[1]);
     call_back(r, 2, argv);
   }
   napi_close_handle_scope(r->env, scope);
