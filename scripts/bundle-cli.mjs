@@ -24,7 +24,7 @@
 // import.meta.url (package.json, data/, the fd-passing addon) stay right. The library itself is not
 // bundled: `import 'qmpkit'` loads dist/src as compiled.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { posix } from 'node:path';
+import { posix, relative, sep } from 'node:path';
 import { build } from 'esbuild';
 
 const outdir = 'dist/src/bin';
@@ -116,7 +116,8 @@ async function splitCommand(command) {
     metafile: true,
     logLevel: 'warning',
   });
-  const files = new Map(result.outputFiles.map((f) => [posix.relative(posix.resolve('.'), f.path), f.text]));
+  // Keyed by the '/'-separated path under the working directory, as the metafile names them.
+  const files = new Map(result.outputFiles.map((f) => [relative('.', f.path).split(sep).join('/'), f.text]));
   const importsOf = (path) => (result.metafile.outputs[path]?.imports ?? []).filter((i) => !i.external);
   const entry = `${VIRTUAL}/entry.js`;
   // The chunks the entry needs at once, all bundled into qmpkit-<command>.cjs.
