@@ -52,6 +52,10 @@ describe('the packed package', { concurrency: false }, () => {
       'dist/src/cli/qmp-shell.js',
       'dist/src/bin/qmpkit.cjs',
       'dist/src/bin/qmp-shell.cjs',
+      // Each subcommand is its own bundle, required by the two above when it runs.
+      'dist/src/bin/qmpkit-exec.cjs',
+      'dist/src/bin/qmpkit-shell.cjs',
+      'dist/src/bin/qmpkit-sim.cjs',
       'dist/src/simulator/index.js',
       'dist/src/qapi/7.2/index.d.ts',
       'dist/src/qga/index.d.ts',
@@ -111,6 +115,8 @@ describe('the packed package', { concurrency: false }, () => {
     );
     const shell = await run(NPX, ['--offline', 'qmp-shell', '--help'], { cwd: consumer, env });
     assert.match(shell.stdout, /^usage: qmp-shell /);
+    const exec = await run(NPX, ['--offline', 'qmpkit', 'exec', '--help'], { cwd: consumer, env });
+    assert.match(exec.stdout, /^usage: qmpkit exec ADDRESS COMMAND/);
     const script =
       "import { QmpClient } from 'qmpkit'; import { startSimulator } from 'qmpkit/simulator';" +
       "import { QgaClient } from 'qmpkit/qga'; if (typeof QgaClient.connect !== 'function') throw new Error('qga');" +
