@@ -99,7 +99,8 @@ function orderedKeys(v: object): string[] {
       const k = keys[i] as string;
       if (src[k] !== undefined) keys[n++] = k;
     }
-    keys.length = n;
+    // Shrinking an array is a slow runtime call: only when a member was left out.
+    if (n !== keys.length) keys.length = n;
   }
   return sortQdictKeys(keys);
 }
