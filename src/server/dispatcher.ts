@@ -25,6 +25,10 @@ export interface QmpDispatchServer<E extends QmpEventMap<E>> extends QmpServerHa
 const preconfigRefused = (name: string): string =>
   `The command '${name}' is permitted only after machine initialization has completed`;
 
+const NO_CALLBACKS: readonly (() => void)[] = [];
+/** Marks a command whose call without arguments passes the schema's checks. */
+const OK = Symbol('ok');
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (
     (typeof v === 'object' || typeof v === 'function') &&
@@ -45,6 +49,8 @@ export class QmpDispatcher<C extends QmpCommandMap<C> = UntypedCommands, E exten
   readonly #server: QmpDispatchServer<E>;
   readonly #table: QmpCommandTable;
   readonly #schema: QmpServerSchema | undefined;
+  /** Per command: the schema's verdict on a call without arguments (`OK`, or QEMU's error text). */
+  readonly #noArguments = new Map<string, string | typeof OK>();
 
   constructor(server: QmpDispatchServer<E>, table: QmpCommandTable, schema: QmpServerSchema | undefined) {
     this.#server = server;
@@ -106,14 +112,12 @@ export class QmpDispatcher<C extends QmpCommandMap<C> = UntypedCommands, E exten
       const r = negotiate(session, checked.args);
       return bare(r === undefined ? returnReply({}, id) : fail(r.errorClass, r.desc));
     }
-    const schema = this.#schema;
-    if (entry.validate && schema !== undefined && schema.command(command) !== undefined) {
-      const args = toSchemaValue(checked.args) as Record<string, unknown>;
-      const bad = schema.validateArguments(command, args, { numberKind });
-      if (bad !== undefined) return bare(fail('GenericError', bad.desc));
+    if (entry.validate) {
+      const bad = this.#checkArguments(command, checked.args);
+      if (bad !== undefined) return bare(fail('GenericError', bad));
     }
-    const after: (() => void)[] = [];
-    const written: (() => void)[] = [];
+    let after: (() => void)[] | undefined;
+    let written: (() => void)[] | undefined;
     const ctx: QmpCommandContext<C, E> = {
       session: session.handle,
       server: this.#server,
@@ -124,15 +128,20 @@ export class QmpDispatcher<C extends QmpCommandMap<C> = UntypedCommands, E exten
       signal: session.signal,
       takeFd: () => session.takeFd(),
       afterReply: (fn) => {
-        after.push(fn);
+        (after ??= []).push(fn);
       },
       onReplyWritten: (fn) => {
-        written.push(fn);
+        (written ??= []).push(fn);
       },
     };
+    const outcome = (reply: Record<string, unknown>): QmpOutcome => ({
+      reply,
+      after: after ?? NO_CALLBACKS,
+      written: written ?? NO_CALLBACKS,
+    });
     const failed = (err: unknown): QmpOutcome => {
       const e = describeThrown(err);
-      return { reply: fail(e.errorClass, e.desc), after, written };
+      return outcome(fail(e.errorClass, e.desc));
     };
     let result: unknown;
     try {
@@ -140,9 +149,29 @@ export class QmpDispatcher<C extends QmpCommandMap<C> = UntypedCommands, E exten
     } catch (err) {
       return failed(err);
     }
-    if (isThenable(result)) {
-      return Promise.resolve(result).then((v) => ({ reply: returnReply(v, id), after, written }), failed);
+    if (isThenable(result)) return Promise.resolve(result).then((v) => outcome(returnReply(v, id)), failed);
+    return outcome(returnReply(result, id));
+  }
+
+  /** QEMU's argument error for a registered command, or `undefined` when the arguments pass. */
+  #checkArguments(command: string, args: Map<string, QValue>): string | undefined {
+    const schema = this.#schema;
+    if (schema === undefined) return undefined;
+    // A call without arguments always gets the same answer from the schema: it is asked once per
+    // command (most queries are sent without arguments). Only registered commands get here, so the
+    // map holds at most one entry per registered name.
+    if (args.size === 0) {
+      const known = this.#noArguments.get(command);
+      if (known !== undefined) return known === OK ? undefined : known;
+      const bad = this.#validate(schema, command, args);
+      this.#noArguments.set(command, bad ?? OK);
+      return bad;
     }
-    return { reply: returnReply(result, id), after, written };
+    return this.#validate(schema, command, args);
+  }
+
+  #validate(schema: QmpServerSchema, command: string, args: Map<string, QValue>): string | undefined {
+    if (schema.command(command) === undefined) return undefined;
+    return schema.validateArguments(command, toSchemaValue(args) as Record<string, unknown>, { numberKind })?.desc;
   }
 }

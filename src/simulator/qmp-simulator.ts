@@ -29,6 +29,14 @@ import { DEFAULT_SIM_RELEASE, fitToSchema, loadSimRelease, type SimRelease } fro
 
 export type { SimIoError } from './sim-faults.js';
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    (typeof v === 'object' || typeof v === 'function') &&
+    v !== null &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
+}
+
 /** Options of {@link QmpSimulator.start}. */
 export interface SimulatorOptions {
   /** QEMU-style command line (`-qmp unix:/tmp/s,server=on,wait=off -S -name vm1 ...`). */
@@ -287,10 +295,15 @@ export class QmpSimulator {
       const command = schema.command(name);
       if (command === undefined && otherRelease) return;
       const retType = command?.retType;
-      const handler = async (args: SimArgs, ctx: Parameters<typeof fn>[1]): Promise<unknown> => {
-        const r = await fn(args, ctx);
+      const shape = (r: unknown): unknown => {
         if (r instanceof RawJson) return r;
         return orderBySchema(schema, retType, otherRelease ? fitToSchema(schema, retType, r ?? {}) : (r ?? {}));
+      };
+      // A handler that answers at once is not turned into a promise: the server then writes the
+      // replies to requests read together in one go, as QEMU answers them one after another.
+      const handler = (args: SimArgs, ctx: Parameters<typeof fn>[1]): unknown => {
+        const r = fn(args, ctx);
+        return isThenable(r) ? Promise.resolve(r).then(shape) : shape(r);
       };
       this.#handlers.set(name, handler);
       s.register(name, (args, ctx) => handler(args as SimArgs, ctx) as never, options);

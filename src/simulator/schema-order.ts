@@ -21,18 +21,32 @@ export function orderBySchema(schema: QapiSchema, ref: QapiTypeRef | undefined, 
   if (t.metaType !== 'object' || Array.isArray(value)) return value;
   const src = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  const place = (name: string, type: QapiTypeRef): void => {
-    if (name in out || !(name in src) || src[name] === undefined) return;
-    out[name] = orderBySchema(schema, type, src[name]);
-  };
-  for (const m of t.members) place(m.name, m.type);
+  // Runs once per reply and event: plain loops, no closures or entry arrays.
+  for (const m of t.members) place(schema, out, src, m.name, m.type);
   if (t.tag !== undefined && t.variants) {
     const tag = src[t.tag];
     const v = t.variants.find((x) => x.case === tag);
     const branch = v ? schema.type(v.type) : undefined;
-    if (branch?.metaType === 'object') for (const m of branch.members) place(m.name, m.type);
+    if (branch?.metaType === 'object') for (const m of branch.members) place(schema, out, src, m.name, m.type);
   }
   // Members the schema does not know (none in a faithful handler) keep their place at the end.
-  for (const [k, v] of Object.entries(src)) if (!(k in out) && v !== undefined) out[k] = v;
+  for (const k in src) {
+    if (!Object.hasOwn(src, k) || k in out) continue;
+    const x = src[k];
+    if (x !== undefined) out[k] = x;
+  }
   return out;
+}
+
+function place(
+  schema: QapiSchema,
+  out: Record<string, unknown>,
+  src: Record<string, unknown>,
+  name: string,
+  type: QapiTypeRef,
+): void {
+  if (name in out) return;
+  // A value found (own or inherited) means `name in src`; `undefined` members are left out.
+  const x = src[name];
+  if (x !== undefined) out[name] = orderBySchema(schema, type, x);
 }

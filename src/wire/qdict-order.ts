@@ -1,5 +1,8 @@
 import { QDICT_BUCKETS } from '../limits.js';
 
+/** Dicts up to this many keys are ordered by insertion sort; larger ones by a general sort. */
+const INSERTION_SORT_MAX = 24;
+
 /** Stateless (no streaming): sharing it between users is safe. */
 const encoder = new TextEncoder();
 
@@ -39,8 +42,46 @@ export function qdictHash(key: string): number {
  * order, and within a bucket the most recently inserted key first.
  */
 export function qdictOrder(keys: readonly string[]): string[] {
-  if (keys.length < 2) return [...keys];
-  const idx = keys.map((k, i) => ({ k, i, b: qdictHash(k) }));
-  idx.sort((x, y) => x.b - y.b || y.i - x.i);
-  return idx.map((x) => x.k);
+  return sortQdictKeys([...keys]);
+}
+
+/**
+ * {@link qdictOrder} in place: sorts `keys` (given in insertion order) into QEMU's output order and
+ * returns the same array. The dicts of QMP messages have a handful of keys, so an insertion sort
+ * over their hashes allocates nothing beyond the hash array.
+ */
+export function sortQdictKeys(keys: string[]): string[] {
+  const n = keys.length;
+  if (n < 2) return keys;
+  if (n === 2) {
+    const a = keys[0] as string;
+    const b = keys[1] as string;
+    // The later key goes first within a bucket.
+    if (qdictHash(b) <= qdictHash(a)) {
+      keys[0] = b;
+      keys[1] = a;
+    }
+    return keys;
+  }
+  if (n > INSERTION_SORT_MAX) {
+    const idx = keys.map((k, i) => ({ k, i, b: qdictHash(k) }));
+    idx.sort((x, y) => x.b - y.b || y.i - x.i);
+    for (let i = 0; i < n; i++) keys[i] = (idx[i] as { k: string }).k;
+    return keys;
+  }
+  const hs: number[] = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const k = keys[i] as string;
+    const h = qdictHash(k);
+    let j = i - 1;
+    // Keys are taken in insertion order, so a later key moves in front of an equal bucket.
+    while (j >= 0 && (hs[j] as number) >= h) {
+      hs[j + 1] = hs[j] as number;
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    hs[j + 1] = h;
+    keys[j + 1] = k;
+  }
+  return keys;
 }

@@ -130,6 +130,9 @@ function hex4(b: Uint8Array, i: number, end: number): number {
   return v;
 }
 
+/** Strings up to this many bytes are checked for escapes and non-ASCII bytes by a plain loop. */
+const SHORT_STRING = 32;
+
 const ESCAPES: Record<number, number> = {
   34: 0x22,
   39: 0x27,
@@ -151,8 +154,21 @@ const ESCAPES: Record<number, number> = {
 export function parseQemuString(b: Buffer, start: number, end: number): string {
   const s = start + 1;
   const e = end - 1;
-  const inner = b.subarray(s, e);
-  if (inner.indexOf(0x5c) === -1 && isAscii(inner)) return b.toString('latin1', s, e);
+  if (e - s <= SHORT_STRING) {
+    // Keys and command names: checked in place, without a view object.
+    let plain = true;
+    for (let k = s; k < e; k++) {
+      const c = b[k] as number;
+      if (c === 0x5c || c >= 0x80) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) return b.toString('latin1', s, e);
+  } else {
+    const inner = b.subarray(s, e);
+    if (inner.indexOf(0x5c) === -1 && isAscii(inner)) return b.toString('latin1', s, e);
+  }
   const out = new StringBuilder(e - s + 1);
   const used = new Int32Array(1);
   let i = s;

@@ -17,6 +17,9 @@ export const T_KEYWORD = 10;
 const KEPT_TOKENS = 4096;
 const KEPT_BYTES = 64 * 1024;
 
+/** Runs of bytes up to this long are copied byte by byte rather than through a subarray view. */
+const SHORT_RUN = 32;
+
 /** Integers this short always fit int64 (19 digits and a sign do not). */
 const SHORT_INT_CHARS = 18;
 
@@ -62,6 +65,14 @@ export class QemuTokenList {
 
   appendBytes(src: Uint8Array, from: number, to: number): void {
     this.reserve(to - from);
+    if (to - from <= SHORT_RUN) {
+      // A short run (a key, a command name) is copied by hand: no view object per string.
+      const bytes = this.bytes;
+      let u = this.used;
+      for (let k = from; k < to; k++) bytes[u++] = src[k] as number;
+      this.used = u;
+      return;
+    }
     this.bytes.set(src.subarray(from, to), this.used);
     this.used += to - from;
   }
@@ -159,6 +170,19 @@ export class QemuTokenParser {
   }
 
   #number(type: number, i: number): QNum {
+    if (type === T_INTEGER) {
+      // A non-negative integer of up to 15 digits (every id a client counts up) is exact as a
+      // double: read from the bytes, no text made.
+      const start = this.#t.starts[i] as number;
+      const end = this.#t.ends[i] as number;
+      if (end - start <= 15 && this.#t.bytes[start] !== 0x2d) {
+        const b = this.#t.bytes;
+        let n = 0;
+        for (let k = start; k < end; k++) n = n * 10 + ((b[k] as number) - 0x30);
+        if (n < this.#smallInts.length) return this.#smallInts[n] as QNum;
+        return new QNum('int', BigInt(n));
+      }
+    }
     const text = this.#text(i);
     if (type === T_INTEGER) {
       if (text.length <= SHORT_INT_CHARS) {

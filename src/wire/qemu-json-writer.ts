@@ -1,6 +1,6 @@
 import { formatDouble } from './format-double.js';
 import { QNum, RawJson } from './q-value.js';
-import { qdictOrder } from './qdict-order.js';
+import { sortQdictKeys } from './qdict-order.js';
 
 /** Options of {@link writeQemuJson}. */
 export interface QemuWriteOptions {
@@ -63,12 +63,8 @@ function number(x: number): string {
   return Number.isSafeInteger(x) ? String(x) : formatDouble(x);
 }
 
-function entries(v: object): Array<[string, unknown]> {
-  if (v instanceof Map) return [...(v as Map<string, unknown>).entries()].filter(([, x]) => x !== undefined);
-  return Object.entries(v).filter(([, x]) => x !== undefined);
-}
-
-function write(v: unknown, pretty: boolean, indent: string): string {
+/** The text of a value that is no array or object, or `undefined` for arrays and objects. */
+function scalar(v: unknown): string | undefined {
   switch (typeof v) {
     case 'string':
       return quoteQemuString(v);
@@ -86,18 +82,77 @@ function write(v: unknown, pretty: boolean, indent: string): string {
   if (v === null) return 'null';
   if (v instanceof QNum) return v.kind === 'double' ? formatDouble(v.value as number) : String(v.value);
   if (v instanceof RawJson) return v.text;
+  return undefined;
+}
+
+/** The members of an object or Map that are not `undefined`, in QEMU's output order. */
+function orderedKeys(v: object): string[] {
+  let keys: string[];
+  if (v instanceof Map) {
+    keys = [];
+    for (const [k, x] of v as Map<string, unknown>) if (x !== undefined) keys.push(k);
+  } else {
+    keys = Object.keys(v);
+    const src = v as Record<string, unknown>;
+    let n = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      if (src[k] !== undefined) keys[n++] = k;
+    }
+    // Shrinking an array is a slow runtime call: only when a member was left out.
+    if (n !== keys.length) keys.length = n;
+  }
+  return sortQdictKeys(keys);
+}
+
+function member(v: object, k: string): unknown {
+  return v instanceof Map ? (v as Map<string, unknown>).get(k) : (v as Record<string, unknown>)[k];
+}
+
+// The compact form is what every QMP reply and event uses: built by plain concatenation, with no
+// intermediate arrays of parts.
+function writeCompact(v: unknown): string {
+  const s = scalar(v);
+  if (s !== undefined) return s;
+  if (Array.isArray(v)) {
+    const n = v.length;
+    if (n === 0) return '[]';
+    let out = `[${writeCompact(v[0])}`;
+    for (let i = 1; i < n; i++) out += `, ${writeCompact(v[i])}`;
+    return `${out}]`;
+  }
+  const o = v as object;
+  const keys = orderedKeys(o);
+  if (keys.length === 0) return '{}';
+  const map = o instanceof Map;
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const x = map ? (o as Map<string, unknown>).get(k) : (o as Record<string, unknown>)[k];
+    out += `${i === 0 ? '' : ', '}${quoteQemuString(k)}: ${writeCompact(x)}`;
+  }
+  return `${out}}`;
+}
+
+function writePretty(v: unknown, indent: string): string {
+  const s = scalar(v);
+  if (s !== undefined) return s;
   const inner = `${indent}    `;
   if (Array.isArray(v)) {
-    if (!pretty) return `[${v.map((x) => write(x, false, '')).join(', ')}]`;
     if (v.length === 0) return `[\n${indent}]`;
-    return `[\n${v.map((x) => `${inner}${write(x, true, inner)}`).join(',\n')}\n${indent}]`;
+    let out = '[\n';
+    for (let i = 0; i < v.length; i++) out += `${i === 0 ? '' : ',\n'}${inner}${writePretty(v[i], inner)}`;
+    return `${out}\n${indent}]`;
   }
-  const es = entries(v as object);
-  const byKey = new Map(es);
-  const keys = qdictOrder(es.map(([k]) => k));
-  if (!pretty) return `{${keys.map((k) => `${quoteQemuString(k)}: ${write(byKey.get(k), false, '')}`).join(', ')}}`;
+  const o = v as object;
+  const keys = orderedKeys(o);
   if (keys.length === 0) return `{\n${indent}}`;
-  return `{\n${keys.map((k) => `${inner}${quoteQemuString(k)}: ${write(byKey.get(k), true, inner)}`).join(',\n')}\n${indent}}`;
+  let out = '{\n';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    out += `${i === 0 ? '' : ',\n'}${inner}${quoteQemuString(k)}: ${writePretty(member(o, k), inner)}`;
+  }
+  return `${out}\n${indent}}`;
 }
 
 /**
@@ -107,7 +162,7 @@ function write(v: unknown, pretty: boolean, indent: string): string {
  * pretty mode (QEMU never pretty-prints such pre-serialized text here: it is a qmpkit shortcut).
  */
 export function writeQemuJson(value: unknown, options: QemuWriteOptions = {}): string {
-  return write(value, options.pretty ?? false, '');
+  return options.pretty ? writePretty(value, '') : writeCompact(value);
 }
 
 /** A message as QEMU sends it: every `\n` becomes `\r\n`, and the message ends with `\r\n`. */

@@ -312,6 +312,36 @@ describe('dispatch', () => {
     await server.close();
   });
 
+  test("a call without arguments gets the schema's answer every time; the schema is asked once per command", async () => {
+    const asked: string[] = [];
+    const schema: QmpServerSchema = {
+      validateArguments(command, args) {
+        asked.push(`${command} ${Object.keys(args).join(',')}`);
+        return command === 'needs' && !('x' in args) ? { desc: "Parameter 'x' is missing" } : undefined;
+      },
+      command: (name) => (name === 'needs' || name === 'query' ? {} : undefined),
+    };
+    const server = new QmpServer({ schema });
+    let ran = 0;
+    server.register('needs', () => {
+      ran++;
+      return {};
+    });
+    server.register('query', () => ({ n: ++ran }));
+    const { c } = await open(server);
+    await negotiate(c);
+    const missing = '{"error": {"class": "GenericError", "desc": "Parameter \'x\' is missing"}}';
+    assert.equal(await c.ask('{"execute":"needs"}'), missing);
+    assert.equal(await c.ask('{"execute":"needs","arguments":{}}'), missing);
+    assert.equal(await c.ask('{"execute":"needs","arguments":{"x":1}}'), '{"return": {}}');
+    assert.equal(await c.ask('{"execute":"needs","arguments":{"x":1}}'), '{"return": {}}');
+    assert.equal(await c.ask('{"execute":"query"}'), '{"return": {"n": 3}}');
+    assert.equal(await c.ask('{"execute":"query"}'), '{"return": {"n": 4}}');
+    assert.equal(ran, 4);
+    assert.deepEqual(asked, ['needs ', 'needs x', 'needs x', 'query ']);
+    await server.close();
+  });
+
   test('fallback handler serves unregistered commands; preconfig refuses commands without allowPreconfig', async () => {
     const server = new QmpServer();
     server.register(

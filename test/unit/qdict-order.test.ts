@@ -46,3 +46,38 @@ test('qdictOrder gives QEMU order: query-status answers status, singlestep, runn
   assert.deepEqual(qdictOrder(['only']), ['only']);
   assert.deepEqual(qdictOrder([]), []);
 });
+
+test('qdictOrder: buckets ascending, the later key first within a bucket, for 2 to 60 keys', () => {
+  // The reference: a plain sort by (bucket, insertion index descending).
+  const expected = (keys: readonly string[]): string[] =>
+    keys
+      .map((k, i) => ({ k, i, b: qdictHash(k) }))
+      .sort((x, y) => x.b - y.b || y.i - x.i)
+      .map((x) => x.k);
+  // Keys sharing buckets, so the within-bucket rule is exercised: group candidates by bucket.
+  const byBucket = new Map<number, string[]>();
+  for (let i = 0; i < 20000; i++) {
+    const k = `k${i}`;
+    const b = qdictHash(k);
+    byBucket.set(b, [...(byBucket.get(b) ?? []), k]);
+  }
+  // (Similar keys fall into few buckets: QEMU's hash spreads them poorly.)
+  const crowded = [...byBucket.values()].filter((ks) => ks.length >= 3);
+  assert.ok(crowded.length >= 20, `${crowded.length} crowded buckets`);
+  let seed = 99;
+  const next = (n: number): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+  for (let round = 0; round < 500; round++) {
+    const size = 2 + next(59);
+    const picked = new Set<string>();
+    while (picked.size < size) {
+      const group = crowded[next(crowded.length)] as string[];
+      picked.add(group[next(group.length)] as string);
+    }
+    const keys = [...picked];
+    assert.deepEqual(qdictOrder(keys), expected(keys), JSON.stringify(keys));
+  }
+  // Two keys in one bucket: the one inserted last comes first, either way round.
+  const [x, y] = crowded[0] as [string, string];
+  assert.deepEqual(qdictOrder([x, y]), [y, x]);
+  assert.deepEqual(qdictOrder([y, x]), [x, y]);
+});
