@@ -1,5 +1,6 @@
-// The client against a raw-socket client on the same real QEMU 7.2 (-machine none): sequential
-// query-status round trips, and pipelined throughput with 1, 8 and 64 commands in flight.
+// The client against a raw-socket client on the same real QEMU 7.2 (-machine none, one monitor
+// each): sequential query-status round trips, and pipelined throughput with 8 and 64 commands in
+// flight, in alternating rounds after a warm-up; `paired_ratio` is the median of per-round ratios.
 // Target: client >= 0.95x the raw client.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,9 +13,22 @@ import { waitSocket } from './sim-proxy-common.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qmpkit-bench-'));
 const sock = join(dir, 'qmp.sock');
+// A second monitor of the same QEMU for the raw client: the two are measured in alternating rounds
+// (a monitor serves one client at a time), so drift on a busy machine hits both alike.
+const rawSock = join(dir, 'raw.sock');
 const qemu = spawn(
   'qemu-system-x86_64',
-  ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', `unix:${sock},server=on,wait=off`],
+  [
+    '-machine',
+    'none',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-qmp',
+    `unix:${sock},server=on,wait=off`,
+    '-qmp',
+    `unix:${rawSock},server=on,wait=off`,
+  ],
   { stdio: 'ignore' },
 );
 
@@ -44,7 +58,7 @@ class RawClient {
     });
   }
   static async open(): Promise<RawClient> {
-    const s = connect(sock);
+    const s = connect(rawSock);
     await new Promise<void>((r) => s.once('connect', () => r()));
     const c = new RawClient(s);
     await new Promise<void>((r) => {
@@ -81,8 +95,9 @@ async function pipelined(run: () => Promise<unknown>, total: number, inFlight: n
 
 try {
   await waitSocket(sock);
-  // One QEMU monitor serves one client at a time: measure the two in turn on separate connections.
+  await waitSocket(rawSock);
   const raw = await RawClient.open();
+  const qmp = await QmpClient.connect(sock, { timeoutMs: 10000 });
   const OPS = 2000;
   const timeIt = async (fn: () => Promise<void>): Promise<number> => {
     const t0 = process.hrtime.bigint();
@@ -96,19 +111,22 @@ try {
     ['pipelined 64 in flight', 64],
   ];
   for (const [name] of shapes) results[name] = { raw: [], client: [] };
-  const SAMPLES = 5;
+  const sides = {
+    raw: () => raw.run('query-status'),
+    client: () => qmp.execute('query-status'),
+  };
+  for (const [, depth] of shapes) {
+    for (const run of Object.values(sides)) await pipelined(run, OPS / 2, depth);
+  }
+  const SAMPLES = 7;
   for (let s = 0; s < SAMPLES; s++) {
     for (const [name, depth] of shapes) {
-      results[name]?.raw.push(await timeIt(() => pipelined(() => raw.run('query-status'), OPS, depth)));
+      // Which side goes first alternates from one round to the next.
+      const order = s % 2 === 0 ? (['raw', 'client'] as const) : (['client', 'raw'] as const);
+      for (const side of order) results[name]?.[side].push(await timeIt(() => pipelined(sides[side], OPS, depth)));
     }
   }
   raw.close();
-  const qmp = await QmpClient.connect(sock, { timeoutMs: 10000 });
-  for (let s = 0; s < SAMPLES; s++) {
-    for (const [name, depth] of shapes) {
-      results[name]?.client.push(await timeIt(() => pipelined(() => qmp.execute('query-status'), OPS, depth)));
-    }
-  }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
   const p95 = (xs: number[]): number =>
     [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))] ?? Number.NaN;
@@ -127,6 +145,7 @@ try {
       baseline_median_ns: Math.round(rm),
       baseline_ops_per_s: Math.round(1e9 / rm),
       ratio: Number((rm / cm).toFixed(3)),
+      paired_ratio: Number(median(r.client.map((c, i) => (r.raw[i] ?? Number.NaN) / c)).toFixed(3)),
       target: 0.95,
     });
   }
