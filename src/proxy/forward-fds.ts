@@ -16,7 +16,7 @@ const TAKES_FD = new Set(['getfd', 'add-fd']);
  * goes up without it and QEMU answers with its own error. The proxy's copy is closed once the
  * request is settled: QEMU holds its own by then.
  */
-export async function requestWithFd(
+export function requestWithFd(
   up: QmpSession,
   ctx: QmpCommandContext,
   command: string,
@@ -24,7 +24,18 @@ export async function requestWithFd(
   options: QmpRequestOptions,
 ): Promise<string> {
   const fd = TAKES_FD.has(command) ? ctx.takeFd() : undefined;
+  // Not an async function: the common request goes up without extra promise steps.
   if (fd === undefined) return up.requestEncoded(command, argsText, options);
+  return requestPassingFd(up, command, argsText, options, fd);
+}
+
+async function requestPassingFd(
+  up: QmpSession,
+  command: string,
+  argsText: string | Uint8Array | undefined,
+  options: QmpRequestOptions,
+  fd: number,
+): Promise<string> {
   try {
     return await up.requestEncoded(command, argsText, { ...options, fds: [fd] });
   } catch (err) {
