@@ -24,7 +24,9 @@ export type RequestLine = string | readonly [string, Uint8Array, string];
 /** The request line, with `id` unless it is undefined. */
 export function encodeRequest(spec: RequestSpec, id: number | undefined): RequestLine {
   const key = spec.oob ? 'exec-oob' : 'execute';
-  if (!spec.returnText) {
+  // Without arguments (query-status and most queries) the line is written out directly: the same
+  // bytes encodeMessage would give, without building and walking an object.
+  if (!spec.returnText && spec.args !== undefined) {
     const msg: Record<string, unknown> = { [key]: spec.name };
     if (spec.args !== undefined) msg['arguments'] = spec.args;
     if (id !== undefined) msg['id'] = id;
