@@ -1,5 +1,6 @@
 import { QmpUsageError } from '../errors/index.js';
 import type { QValue } from '../wire/index.js';
+import { isThenable } from './is-thenable.js';
 
 /** One item of a session's in-band queue: a parsed request, or a parse error (queued like a request). */
 export type QmpQueuedInput = { readonly value: QValue } | { readonly error: string };
@@ -67,14 +68,6 @@ export interface QmpDispatchStrategy {
   readonly readRules: QmpReadRules;
   /** @internal */
   createScheduler<Q extends QmpRequestQueue, O>(target: QmpDispatchTarget<Q, O>): QmpScheduler<Q>;
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (
-    (typeof v === 'object' || typeof v === 'function') &&
-    v !== null &&
-    typeof (v as { then?: unknown }).then === 'function'
-  );
 }
 
 /**

@@ -10,6 +10,7 @@ import type { QValue } from '../wire/index.js';
 import { checkRequest } from './check-request.js';
 import { CAPABILITIES_ENTRY, type QmpCommandTable } from './command-table.js';
 import type { QmpDispatchTarget, QmpQueuedInput } from './dispatch-strategies.js';
+import { isThenable } from './is-thenable.js';
 import { negotiate } from './negotiation.js';
 import { bare, describeThrown, errorReply, type QmpOutcome, returnReply, writeReply } from './reply.js';
 import type { QmpServerSessionImpl } from './session.js';
@@ -28,14 +29,6 @@ const preconfigRefused = (name: string): string =>
 const NO_CALLBACKS: readonly (() => void)[] = [];
 /** Marks a command whose call without arguments passes the schema's checks. */
 const OK = Symbol('ok');
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (
-    (typeof v === 'object' || typeof v === 'function') &&
-    v !== null &&
-    typeof (v as { then?: unknown }).then === 'function'
-  );
-}
 
 /**
  * The one place a request is answered, in-band or out-of-band: QEMU's qmp_dispatch. Member checks,

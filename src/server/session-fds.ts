@@ -24,7 +24,7 @@ export class QmpSessionFds {
 
   /** Receives descriptors on `stream` when it is a unix socket and the native addon is there. */
   static attach(stream: Duplex, maxReceivedFds: number): QmpSessionFds | undefined {
-    const status = receiveFds(stream as Parameters<typeof receiveFds>[0], { maxReceivedFds });
+    const status = receiveFds(stream, { maxReceivedFds });
     return status.ok ? new QmpSessionFds(status.receiver) : undefined;
   }
 

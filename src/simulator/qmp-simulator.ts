@@ -2,6 +2,7 @@ import { QmpCommandError } from '../errors/qmp-command-error.js';
 import { QmpUsageError } from '../errors/qmp-error.js';
 import { loadQgaSchema, type QapiSchema, type QemuRelease } from '../schema/index.js';
 import { type QmpMonitor, QmpServer } from '../server/index.js';
+import { isThenable } from '../server/is-thenable.js';
 import { RawJson } from '../wire/q-value.js';
 import { buildMachine } from './build-machine.js';
 import { SimRunStateMachine } from './run-state.js';
@@ -28,14 +29,6 @@ import { registerMigrationCommands, SimMigration } from './sim-migration.js';
 import { DEFAULT_SIM_RELEASE, fitToSchema, loadSimRelease, type SimRelease } from './sim-release.js';
 
 export type { SimIoError } from './sim-faults.js';
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (
-    (typeof v === 'object' || typeof v === 'function') &&
-    v !== null &&
-    typeof (v as { then?: unknown }).then === 'function'
-  );
-}
 
 /** Options of {@link QmpSimulator.start}. */
 export interface SimulatorOptions {

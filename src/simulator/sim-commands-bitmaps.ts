@@ -79,5 +79,5 @@ export function bitmapCommands(sim: SimMachine): Record<string, (a: SimArgs) => 
 
 /** Registers the bitmap commands. */
 export function registerBitmapCommands(reg: SimRegister, sim: SimMachine): void {
-  for (const [name, fn] of Object.entries(bitmapCommands(sim))) reg(name, (a) => fn(a));
+  for (const [name, fn] of Object.entries(bitmapCommands(sim))) reg(name, fn);
 }

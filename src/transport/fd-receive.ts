@@ -1,5 +1,6 @@
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { QmpLimitError } from '../errors/qmp-error.js';
 import { loadFdAddon, type QmpFdAddon, type QmpFdReader } from './fd-addon.js';
 import { pipeHandle } from './fd-socket.js';
@@ -58,12 +59,12 @@ function errnoError(code: string): NodeJS.ErrnoException {
  * released) disconnects the client.
  */
 export function receiveFds(
-  socket: Socket,
+  socket: Duplex,
   options: { maxReceivedFds: number; env?: NodeJS.ProcessEnv },
 ): QmpFdReceiverStatus {
   if (!(socket instanceof Socket) || (socket as { encrypted?: unknown }).encrypted === true)
     return { ok: false, reason: 'the connection is not a unix socket' };
-  const handle = pipeHandle(socket) as { fd?: number; reading?: boolean } | undefined;
+  const handle = pipeHandle(socket);
   if (handle === undefined || handle.fd === undefined || handle.fd < 0)
     return { ok: false, reason: 'the connection is not a unix socket' };
   if (handle.reading === true || socket.readableFlowing === true)

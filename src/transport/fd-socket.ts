@@ -23,11 +23,13 @@ const RETRY_MAX_DELAY_MS = 50;
 
 interface PipeHandle {
   readonly fd?: number;
+  /** Node is reading the socket itself. */
+  readonly reading?: boolean;
 }
 
 /** The connection's libuv handle when it is a unix socket (a `Pipe`), else undefined. */
 export function pipeHandle(socket: Socket): PipeHandle | undefined {
-  const handle = (socket as unknown as { _handle?: { constructor?: { name?: string }; fd?: number } | null })._handle;
+  const handle = (socket as unknown as { _handle?: (PipeHandle & { constructor?: { name?: string } }) | null })._handle;
   if (handle == null || handle.constructor?.name !== 'Pipe') return undefined;
   return handle;
 }
